@@ -1,0 +1,10 @@
+// Subcommands of the `apot` command; each registers its options and callback on the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace apot::cli {
+
+void add_levels_command(CLI::App& app);
+
+}  // namespace apot::cli

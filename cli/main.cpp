@@ -1,0 +1,25 @@
+// The `apot` command. Errors become one line on stderr and exit status 1 (DESIGN.md, conventions).
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"apot: Additive Powers-of-Two quantisation (Li, Dong, Wang, ICLR 2020)"};
+  app.require_subcommand(1);
+  apot::cli::add_levels_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    fmt::print(stderr, "apot: error: {} (see apot --help)\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "apot: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the dependencies and builds into build/ (or build-sanitize/ with APOT_SANITIZE=1).
+# Used by demo.sh and test.sh; safe to run again, it only rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+if [ "${APOT_SANITIZE:-0}" = 1 ]; then
+  build_dir=build-sanitize
+  options=(-DAPOT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+else
+  build_dir=build
+  options=(-DCMAKE_BUILD_TYPE=Release)
+fi
+cmake -S . -B "$build_dir" -G Ninja "${options[@]}" >/dev/null
+cmake --build "$build_dir" -j "$(nproc)"
+echo "$build_dir"
