@@ -6,5 +6,6 @@
 namespace apot::cli {
 
 void add_levels_command(CLI::App& app);
+void add_cost_command(CLI::App& app);
 
 }  // namespace apot::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   CLI::App app{"apot: Additive Powers-of-Two quantisation (Li, Dong, Wang, ICLR 2020)"};
   app.require_subcommand(1);
   apot::cli::add_levels_command(app);
+  apot::cli::add_cost_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,165 @@
+// apot cost: model size and FixOPs of an architecture at a precision, per layer and in total, by the
+// paper's bit-op accounting (section 4.1, Table 1; docs/cost-model.md).
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/cost.h"
+#include "core/network_spec.h"
+
+namespace apot::cli {
+
+namespace {
+
+struct CostCommandOptions {
+  std::string arch;
+  int bits = 0;
+  int act_bits = 0;  // when not given: bits
+  int first_last_bits = 8;
+  std::string scheme = "apot";
+  std::string rule = "table";
+  std::string input;  // CxHxW; empty: the arch's own
+  int classes = 0;    // when not given: the arch's own
+  bool json = false;
+};
+
+// Quantised 2..8 bits, or full precision; model_cost() checks again, this names the option.
+const CLI::Validator kBitWidth(
+    [](std::string& text) -> std::string {
+      try {
+        const int bits = std::stoi(text);
+        if ((bits >= 2 && bits <= 8) || bits == kFullPrecisionBits) return "";
+      } catch (const std::exception&) {
+      }
+      return fmt::format("{} is not a bit-width: expected 2..8, or {} (full precision)", text, kFullPrecisionBits);
+    },
+    "2..8|32");
+
+InputShape parse_input(const std::string& text) {
+  InputShape s;
+  char x1 = 0, x2 = 0, rest = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c%d%c", &s.channels, &x1, &s.h, &x2, &s.w, &rest) != 5 || x1 != 'x' ||
+      x2 != 'x') {
+    throw std::invalid_argument(fmt::format("--input '{}': expected CxHxW, e.g. 3x224x224", text));
+  }
+  return s;
+}
+
+std::string shape_text(const LayerSpec& l) {
+  if (l.kind == LayerSpec::Linear) return fmt::format("linear {}->{}", l.in_channels, l.out_channels);
+  return fmt::format("conv {}x{}/{} {}->{}", l.kernel_h, l.kernel_w, l.stride, l.in_channels, l.out_channels);
+}
+
+nlohmann::json to_json(const NetworkSpec& net, const CostOptions& options, const ModelCost& cost) {
+  nlohmann::json j;
+  j["arch"] = net.arch;
+  j["input"] = {net.in_channels, net.in_h, net.in_w};
+  j["classes"] = net.num_classes;
+  j["scheme"] = std::string(to_string(options.scheme));
+  j["weight_bits"] = options.weight_bits;
+  j["activation_bits"] = options.activation_bits;
+  j["first_last_bits"] = options.first_last_bits;
+  j["rule"] = std::string(to_string(options.rule));
+  j["parameters"] = net.parameter_count();
+  j["macs"] = cost.macs;
+  j["fixops"] = cost.fixops;
+  j["model_size_bits"] = cost.size_bits;
+  j["model_size_bytes"] = cost.size_bytes();
+  j["model_size_mb"] = cost.size_mb();
+  j["layers"] = nlohmann::json::array();
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const LayerSpec& s = net.layers[i];
+    const LayerCost& c = cost.layers[i];
+    j["layers"].push_back({{"name", s.name},
+                           {"kind", s.kind == LayerSpec::Conv ? "conv" : "linear"},
+                           {"in_channels", s.in_channels},
+                           {"out_channels", s.out_channels},
+                           {"kernel", {s.kernel_h, s.kernel_w}},
+                           {"stride", s.stride},
+                           {"padding", s.padding},
+                           {"input", {s.in_h, s.in_w}},
+                           {"output", {s.out_h, s.out_w}},
+                           {"weights", s.weight_count()},
+                           {"parameters", s.parameter_count()},
+                           {"scheme", std::string(to_string(c.scheme))},
+                           {"weight_bits", c.weight_bits},
+                           {"activation_bits", c.activation_bits},
+                           {"macs", c.macs},
+                           {"fixops", c.fixops},
+                           {"float_count", c.float_count},
+                           {"size_bits", c.size_bits()}});
+  }
+  return j;
+}
+
+void print_table(const NetworkSpec& net, const CostOptions& options, const ModelCost& cost) {
+  fmt::print("{} on {}x{}x{}, {} classes: {} {}/{} bits (W/A), first and last layers {} bits, {} rule\n\n",
+             net.arch, net.in_channels, net.in_h, net.in_w, net.num_classes, to_string(options.scheme),
+             options.weight_bits, options.activation_bits, options.first_last_bits, to_string(options.rule));
+  fmt::print("{:<24} {:<22} {:>9} {:>10} {:>9} {:>13} {:>11} {:>10}\n", "layer", "shape", "output", "weights",
+             "MACs (M)", "W/A", "FixOPs (M)", "size (KiB)");
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const LayerSpec& s = net.layers[i];
+    const LayerCost& c = cost.layers[i];
+    fmt::print("{:<24} {:<22} {:>9} {:>10} {:>9.2f} {:>13} {:>11.3f} {:>10.2f}\n", s.name, shape_text(s),
+               fmt::format("{}x{}", s.out_h, s.out_w), s.weight_count(), c.macs / 1e6,
+               fmt::format("{} {}/{}", to_string(c.scheme), c.weight_bits, c.activation_bits), c.fixops / 1e6,
+               c.size_bits() / 8.0 / 1024);
+  }
+  fmt::print("\ntotal: {} parameters, {:.4f} G MACs\n", net.parameter_count(), cost.macs / 1e9);
+  fmt::print("model size: {:.3f} MB ({:.0f} bytes; MB = 2^20 bytes, as Table 1)\n", cost.size_mb(),
+             cost.size_bytes());
+  fmt::print("FixOPs: {:.1f} M (one FixOP = 64 binary operations, an 8-bit x 8-bit multiply)\n", cost.fixops / 1e6);
+}
+
+}  // namespace
+
+void add_cost_command(CLI::App& app) {
+  auto o = std::make_shared<CostCommandOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "cost", "Model size and FixOPs of an architecture (paper section 4.1, Table 1; docs/cost-model.md)");
+  cmd->add_option("--arch", o->arch, "resnet20/32/44/56/110 (CIFAR) or resnet18/34/50 (ImageNet)")->required();
+  cmd->add_option("--bits", o->bits, "weight bit-width b, sign included (2..8, or 32 for full precision)")
+      ->check(kBitWidth)
+      ->required();
+  cmd->add_option("--act-bits", o->act_bits, "activation bit-width (default: --bits)")->check(kBitWidth);
+  cmd->add_option("--scheme", o->scheme, "apot, uniform, pot or lloyd")
+      ->check(CLI::IsMember({"apot", "uniform", "pot", "lloyd"}))
+      ->capture_default_str();
+  cmd->add_option("--rule", o->rule, "table (reproduces Table 1) or prose (m*n shift-adds, section 4.1)")
+      ->check(CLI::IsMember({"table", "prose"}))
+      ->capture_default_str();
+  cmd->add_option("--first-last-bits", o->first_last_bits,
+                  "bits of the first conv and the last fc: 8 (the paper) or 32 (Table 1's baselines)")
+      ->check(kBitWidth)
+      ->capture_default_str();
+  cmd->add_option("--input", o->input, "input CxHxW (default: 3x32x32 for CIFAR ResNets, 3x224x224 for ImageNet)");
+  cmd->add_option("--classes", o->classes, "classes of the last layer (default: 10 CIFAR, 1000 ImageNet)");
+  cmd->add_flag("--json", o->json, "print JSON with model_size_mb, fixops and per-layer detail");
+  cmd->callback([o, cmd] {
+    const InputShape input = o->input.empty() ? default_input(o->arch) : parse_input(o->input);
+    const NetworkSpec net = network_spec(o->arch, input.channels, input.h, input.w,
+                                         cmd->count("--classes") > 0 ? o->classes : default_classes(o->arch));
+    CostOptions options;
+    options.scheme = parse_scheme(o->scheme);
+    options.weight_bits = o->bits;
+    options.activation_bits = cmd->count("--act-bits") > 0 ? o->act_bits : o->bits;
+    options.first_last_bits = o->first_last_bits;
+    options.rule = parse_cost_rule(o->rule);
+    const ModelCost cost = model_cost(net, options);
+    if (o->json) {
+      fmt::print("{}\n", to_json(net, options, cost).dump(2));
+    } else {
+      print_table(net, options, cost);
+    }
+  });
+}
+
+}  // namespace apot::cli
