@@ -36,21 +36,30 @@ Projector::Projector(const LevelSet& set) {
   tables_.thresholds.resize(padded, std::numeric_limits<float>::infinity());
 }
 
-void Projector::project(const float* in, float* out, size_t n, float alpha, Isa isa) const {
+Projector::Prepared Projector::prepare(float alpha, Isa isa) const {
   if (!(alpha > 0) || !std::isfinite(alpha)) {
     throw std::invalid_argument(fmt::format("clipping threshold alpha = {} is invalid: expected finite > 0", alpha));
   }
+  if (!cpu_supports(isa)) throw std::runtime_error(fmt::format("the {} kernel needs a CPU that supports it", to_string(isa)));
+  Prepared p;
+  p.tables_ = &tables_;
+  p.alpha_ = alpha;
+  p.isa_ = isa;
+  if (isa == Isa::Avx2) scale_tables(tables_, alpha, &p.scaled_);
+  return p;
+}
+
+size_t Projector::Prepared::run(const float* in, float* out, size_t n) const {
   size_t first_nan = n;
-  switch (isa) {
-    case Isa::Scalar: project_scalar(tables_, in, out, n, alpha, &first_nan); break;
-    case Isa::Avx2: {
-      if (!cpu_supports(Isa::Avx2)) throw std::runtime_error("the AVX2 kernel needs a CPU with AVX2 and FMA");
-      ScaledTables scaled;
-      scale_tables(tables_, alpha, &scaled);
-      project_avx2(scaled, in, out, n, &first_nan);
-      break;
-    }
+  switch (isa_) {
+    case Isa::Scalar: project_scalar(*tables_, in, out, n, alpha_, &first_nan); break;
+    case Isa::Avx2: project_avx2(scaled_, in, out, n, &first_nan); break;
   }
+  return first_nan;
+}
+
+void Projector::project(const float* in, float* out, size_t n, float alpha, Isa isa) const {
+  const size_t first_nan = prepare(alpha, isa).run(in, out, n);
   if (first_nan < n) {
     throw std::domain_error(fmt::format("cannot quantise NaN (element {} of {})", first_nan, n));
   }

@@ -52,6 +52,24 @@ class Projector {
   }
   void project(const float* in, float* out, size_t n, float alpha, Isa isa) const;
 
+  // The projection prepared for one alpha and kernel family, so that callers that split an array between
+  // threads scale the tables once. Throws like project() for a bad alpha or an unsupported isa.
+  class Prepared {
+   public:
+    // Projects n elements; returns the index of the first NaN, or n when there is none (then the output
+    // is unspecified).
+    size_t run(const float* in, float* out, size_t n) const;
+
+   private:
+    friend class Projector;
+    const ProjectionTables* tables_ = nullptr;
+    float alpha_ = 1.0f;
+    Isa isa_ = Isa::Scalar;
+    ScaledTables scaled_;
+  };
+  Prepared prepare(float alpha, Isa isa) const;
+  Prepared prepare(float alpha) const { return prepare(alpha, best_isa()); }
+
   const ProjectionTables& tables() const { return tables_; }
 
  private:

@@ -1,0 +1,45 @@
+// A quantised network: the interface the trainer, the CLI and the exporter use, whatever the
+// architecture. State_dict names follow the reference (CIFAR ResNets) and torchvision (ImageNet ResNets).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "qat/quant_config.h"
+#include "qat/quant_layers.h"
+
+namespace apot::models {
+
+struct NetworkOptions {
+  int64_t in_channels = 3;
+  int64_t num_classes = 10;
+  qat::QuantConfig quant;
+};
+
+class Network : public torch::nn::Module {
+ public:
+  Network(std::string arch, NetworkOptions options) : arch_(std::move(arch)), options_(std::move(options)) {}
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+
+  const std::string& arch() const { return arch_; }
+  const NetworkOptions& options() const { return options_; }
+  // Every quantised conv, in forward order, with its state_dict prefix.
+  std::vector<std::pair<std::string, qat::QuantConv2d>> quant_convs();
+  // Re-derives the quantisers' data-dependent state from the current weights (after loading weights of
+  // another precision: progressive initialisation).
+  void init_quantizers();
+
+ private:
+  std::string arch_;
+  NetworkOptions options_;
+};
+
+// "resnet20", "resnet32", "resnet44", "resnet56", "resnet110" (CIFAR, the reference's layout) and
+// "resnet18", "resnet34", "resnet50" (torchvision's layout). Throws std::invalid_argument listing them.
+std::shared_ptr<Network> make_network(const std::string& arch, const NetworkOptions& options);
+std::vector<std::string> known_architectures();
+
+}  // namespace apot::models

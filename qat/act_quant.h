@@ -1,0 +1,36 @@
+// Activation quantisers: unsigned levels (activations follow a ReLU) with a clipping threshold that the
+// owning layer registers as its parameter `act_alpha`, as the reference names it.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <torch/torch.h>
+
+#include "core/levels.h"
+#include "core/project.h"
+#include "qat/quant_config.h"
+
+namespace apot::qat {
+
+class ActQuant {
+ public:
+  explicit ActQuant(const QuantConfig& config);
+
+  // Whether the layer learns a threshold (all but DoReFa, which clips to [0, 1]).
+  bool has_alpha() const { return config_.act_quantizer != ActQuantizer::Dorefa; }
+  float alpha_init() const { return config_.act_alpha_init; }
+
+  // x quantised to alpha * levels. RCF (Eq. 7 / Eq. 8): clipped to [0, alpha] (the reference: from
+  // above only); PACT: its gradient, Eq. 11; LSQ: RCF's gradient scaled as LSQ scales its step's.
+  torch::Tensor operator()(const torch::Tensor& x, const torch::Tensor& alpha) const;
+
+  const LevelSet& levels() const { return *levels_; }
+
+ private:
+  QuantConfig config_;
+  std::optional<LevelSet> levels_;
+  std::shared_ptr<const Projector> projector_;
+};
+
+}  // namespace apot::qat

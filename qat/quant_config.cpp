@@ -1,0 +1,120 @@
+#include "qat/quant_config.h"
+
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace apot::qat {
+
+namespace {
+
+void check_bits(const char* field, int bits) {
+  if (bits != 32 && (bits < 2 || bits > 8)) {
+    throw std::invalid_argument(fmt::format("{} = {} is invalid: expected 2..8, or 32 for full precision", field, bits));
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(WeightQuantizer q) {
+  switch (q) {
+    case WeightQuantizer::Rcf: return "rcf";
+    case WeightQuantizer::MaxAbs: return "max-abs";
+    case WeightQuantizer::Sawb: return "sawb";
+    case WeightQuantizer::Dorefa: return "dorefa";
+    case WeightQuantizer::Lsq: return "lsq";
+  }
+  return "?";
+}
+
+std::string_view to_string(ActQuantizer q) {
+  switch (q) {
+    case ActQuantizer::Rcf: return "rcf";
+    case ActQuantizer::Pact: return "pact";
+    case ActQuantizer::Dorefa: return "dorefa";
+    case ActQuantizer::Lsq: return "lsq";
+  }
+  return "?";
+}
+
+void apply_quantizer_name(std::string_view name, QuantConfig* config) {
+  if (name == "rcf") {
+    config->weight_quantizer = WeightQuantizer::Rcf;
+    config->act_quantizer = ActQuantizer::Rcf;
+  } else if (name == "pact") {
+    config->weight_quantizer = WeightQuantizer::Rcf;
+    config->act_quantizer = ActQuantizer::Pact;
+  } else if (name == "sawb") {
+    config->weight_quantizer = WeightQuantizer::Sawb;
+    config->act_quantizer = ActQuantizer::Rcf;
+  } else if (name == "pact-sawb") {
+    config->weight_quantizer = WeightQuantizer::Sawb;
+    config->act_quantizer = ActQuantizer::Pact;
+  } else if (name == "dorefa") {
+    config->weight_quantizer = WeightQuantizer::Dorefa;
+    config->act_quantizer = ActQuantizer::Dorefa;
+  } else if (name == "lsq") {
+    config->weight_quantizer = WeightQuantizer::Lsq;
+    config->act_quantizer = ActQuantizer::Lsq;
+  } else {
+    throw std::invalid_argument(fmt::format(
+        "unknown quantizer '{}': expected rcf, pact, sawb, pact-sawb, dorefa or lsq", name));
+  }
+}
+
+void QuantConfig::validate() const {
+  check_bits("weight bits", weight_bits);
+  check_bits("activation bits", act_bits);
+  check_bits("edge-layer bits", edge_bits);
+  if (edge_bits == 32) throw std::invalid_argument("edge-layer bits = 32: the first and last layers quantise to 2..8 bits");
+  const bool baseline_levels = weight_quantizer == WeightQuantizer::Sawb || weight_quantizer == WeightQuantizer::Dorefa ||
+                               weight_quantizer == WeightQuantizer::Lsq;
+  if (baseline_levels && scheme != Scheme::Uniform && scheme != Scheme::APoT) {
+    // APoT is the default scheme; the baselines bring their own uniform levels.
+    throw std::invalid_argument(fmt::format("weight quantizer {} uses uniform levels: --scheme {} does not apply",
+                                            to_string(weight_quantizer), apot::to_string(scheme)));
+  }
+  if (per_channel && weight_quantizer != WeightQuantizer::Rcf && weight_quantizer != WeightQuantizer::MaxAbs) {
+    throw std::invalid_argument(fmt::format("per-channel alpha is implemented for the rcf and max-abs weight quantizers, not {}",
+                                            to_string(weight_quantizer)));
+  }
+  if (reference_compat && (weight_quantizer != WeightQuantizer::Rcf || act_quantizer != ActQuantizer::Rcf ||
+                           scheme != Scheme::APoT || !weight_norm || per_channel)) {
+    throw std::invalid_argument("reference-compatible mode reproduces the reference's APoT + RCF + WN only");
+  }
+  if (act_scheme_override == Scheme::Lloyd) throw std::invalid_argument("activation scheme lloyd: Lloyd levels are fitted to weights only");
+  if (!(weight_alpha_init > 0) || !(act_alpha_init > 0)) {
+    throw std::invalid_argument("initial clipping thresholds must be > 0");
+  }
+}
+
+Scheme QuantConfig::weight_scheme() const {
+  return weight_quantizer == WeightQuantizer::Rcf || weight_quantizer == WeightQuantizer::MaxAbs ? scheme : Scheme::Uniform;
+}
+
+Scheme QuantConfig::act_scheme() const {
+  if (act_quantizer != ActQuantizer::Rcf) return Scheme::Uniform;
+  if (act_scheme_override) return *act_scheme_override;
+  return scheme == Scheme::Lloyd ? Scheme::APoT : scheme;
+}
+
+QuantConfig QuantConfig::edge_config() const {
+  QuantConfig edge = *this;
+  edge.weight_bits = edge_bits;
+  edge.act_bits = 32;
+  edge.scheme = Scheme::Uniform;
+  edge.weight_quantizer = WeightQuantizer::MaxAbs;
+  edge.weight_norm = false;
+  edge.per_channel = false;
+  return edge;
+}
+
+std::string QuantConfig::describe() const {
+  if (!quantizes_weights() && !quantizes_acts()) return "full precision";
+  return fmt::format("W{}A{}: weights {} {}{}{}, activations {} {}{}", weight_bits, act_bits,
+                     apot::to_string(weight_scheme()), to_string(weight_quantizer), weight_norm ? " + WN" : "",
+                     per_channel ? " per channel" : "", apot::to_string(act_scheme()), to_string(act_quantizer),
+                     reference_compat ? " (reference-compatible)" : "");
+}
+
+}  // namespace apot::qat

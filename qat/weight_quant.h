@@ -1,0 +1,54 @@
+// Weight quantisers as a module, registered as `weight_quant` inside a layer, as the reference names it
+// (its learned threshold is `weight_quant.wgt_alpha`).
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <torch/torch.h>
+
+#include "core/levels.h"
+#include "core/project.h"
+#include "core/sawb.h"
+#include "qat/quant_config.h"
+
+namespace apot::qat {
+
+class WeightQuantImpl : public torch::nn::Module {
+ public:
+  // out_channels sizes the per-channel threshold.
+  WeightQuantImpl(const QuantConfig& config, int64_t out_channels);
+
+  // The quantised weights, differentiable (STE for the weights, Eq. 8 for alpha). For quantisers whose
+  // threshold is learned, w must be the tensor the layer learns.
+  torch::Tensor forward(const torch::Tensor& w);
+
+  // Sets what depends on the weights: the learned threshold where it is not a constant (no WN: 3 std;
+  // LSQ: its initialisation 2 E|w| sqrt(Qp)) and Lloyd levels. Called when a layer is created and when
+  // weights arrive without their thresholds (progressive initialisation from a higher precision).
+  void init_from(const torch::Tensor& w);
+
+  // The tensor the levels are applied to: w after weight normalisation (Eq. 9) where it applies.
+  torch::Tensor normalize(const torch::Tensor& w) const;
+  // The threshold(s) the forward pass uses for w, detached: one value, or one per output channel.
+  torch::Tensor alpha_for(const torch::Tensor& w) const;
+  // The level set, alpha = 1 (Lloyd: as fitted).
+  const LevelSet& levels() const { return *levels_; }
+  const QuantConfig& config() const { return config_; }
+
+  torch::Tensor wgt_alpha;      // Rcf and Lsq: learned, scalar or [out_channels]
+  torch::Tensor lloyd_levels;   // Lloyd: the fitted magnitudes, a buffer so checkpoints keep them
+
+ private:
+  void set_levels(const LevelSet& set);
+  void sync_lloyd_levels();
+
+  QuantConfig config_;
+  std::optional<LevelSet> levels_;
+  std::unique_ptr<Projector> projector_;
+  std::vector<double> lloyd_in_use_;
+  SawbCoefficients sawb_;
+};
+TORCH_MODULE(WeightQuant);
+
+}  // namespace apot::qat
