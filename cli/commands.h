@@ -7,5 +7,9 @@ namespace apot::cli {
 
 void add_levels_command(CLI::App& app);
 void add_cost_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace apot::cli

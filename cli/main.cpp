@@ -12,6 +12,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   apot::cli::add_levels_command(app);
   apot::cli::add_cost_command(app);
+  apot::cli::add_train_command(app);
+  apot::cli::add_eval_command(app);
+  apot::cli::add_predict_command(app);
+  apot::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

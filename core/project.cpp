@@ -10,7 +10,7 @@
 
 namespace apot {
 
-Projector::Projector(const LevelSet& set) {
+Projector::Projector(const LevelSet& set, Midpoints midpoints) {
   const auto& mags = set.magnitudes();
   tables_.is_signed = set.is_signed();
   while ((size_t{1} << tables_.steps) < mags.size()) ++tables_.steps;
@@ -24,7 +24,15 @@ Projector::Projector(const LevelSet& set) {
           "them apart (use a smaller k or fewer bits)",
           set.describe(), mags[i].value, mags[i + 1].value));
     }
-    const float mid = static_cast<float>((mags[i].value + mags[i + 1].value) / 2);
+    float mid = static_cast<float>((mags[i].value + mags[i + 1].value) / 2);
+    if (midpoints == Midpoints::Float32Argmin) {
+      const float lo = tables_.magnitudes[i], hi = tables_.magnitudes[i + 1];
+      const double exact = (static_cast<double>(lo) + static_cast<double>(hi)) / 2;  // exact in double
+      mid = static_cast<float>(exact);
+      if (static_cast<double>(mid) < exact || (static_cast<double>(mid) == exact && lo == 0.0f)) {
+        mid = std::nextafter(mid, std::numeric_limits<float>::infinity());
+      }
+    }
     if (mid < FLT_MIN) {
       throw std::invalid_argument(fmt::format(
           "level set '{}' has levels down to {:g}, below the normal float range: float projection "

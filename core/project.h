@@ -39,12 +39,23 @@ struct ScaledTables {
 };
 void scale_tables(const ProjectionTables& t, float alpha, ScaledTables* scaled);
 
+// Where the decision between two neighbouring levels lies.
+enum class Midpoints {
+  // The midpoint of the exact levels, rounded to float: the nearest level in exact arithmetic.
+  Exact,
+  // The decision a float32 argmin over float32-rounded levels makes, as the public reference
+  // implementation's projection does: the exact midpoint of the two float levels, rounded up to a float
+  // when it is not one; an exact tie with the level 0 goes to 0 (the reference lists 0 first). It differs
+  // from Exact only where the set's levels are not floats (normalised by a non-power of two).
+  Float32Argmin,
+};
+
 class Projector {
  public:
   // Throws std::invalid_argument when two levels of the set are one value in float (APoT with a large k,
   // whose levels span more than float's 24 bits) or a midpoint is below the normal float range (PoT with
   // 7 or more magnitude bits).
-  explicit Projector(const LevelSet& set);
+  explicit Projector(const LevelSet& set, Midpoints midpoints = Midpoints::Exact);
 
   // alpha must be finite and > 0 (std::invalid_argument otherwise). in and out may alias.
   void project(const float* in, float* out, size_t n, float alpha = 1.0f) const {

@@ -24,14 +24,15 @@ struct DatasetInfo {
   std::string default_dir;
   Normalization normalization;
   AugmentOptions augmentation;
+  DatasetShape shape;
 };
 
 const std::vector<DatasetInfo>& known_datasets() {
   static const std::vector<DatasetInfo> datasets = {
-      {"fashion-mnist", Format::Idx, "/usr/share/datasets/fashion-mnist", {{0.2860f}, {0.3530f}}, {}},
-      {"mnist", Format::Idx, "", {{0.1307f}, {0.3081f}}, {}},
+      {"fashion-mnist", Format::Idx, "/usr/share/datasets/fashion-mnist", {{0.2860f}, {0.3530f}}, {}, {1, 28, 28, 10}},
+      {"mnist", Format::Idx, "", {{0.1307f}, {0.3081f}}, {}, {1, 28, 28, 10}},
       {"cifar10", Format::Cifar10, "", {{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}},
-       {/*pad=*/4, /*random_crop=*/true, /*horizontal_flip=*/true}},
+       {/*pad=*/4, /*random_crop=*/true, /*horizontal_flip=*/true}, {3, 32, 32, 10}},
   };
   return datasets;
 }
@@ -107,6 +108,8 @@ std::string default_data_dir(const std::string& name) { return find_dataset(name
 Normalization default_normalization(const std::string& name) { return find_dataset(name).normalization; }
 
 AugmentOptions default_augmentation(const std::string& name) { return find_dataset(name).augmentation; }
+
+DatasetShape dataset_shape(const std::string& name) { return find_dataset(name).shape; }
 
 ImageSet subset(const ImageSet& set, size_t first, size_t count) {
   if (first > set.size()) {

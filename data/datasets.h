@@ -27,6 +27,12 @@ std::string default_data_dir(const std::string& name);
 // The training set's per-channel statistics, the values the usual recipes normalise with.
 Normalization default_normalization(const std::string& name);
 
+// What every image of the dataset looks like, known without loading it (to build the network first).
+struct DatasetShape {
+  int channels = 0, height = 0, width = 0, classes = 0;
+};
+DatasetShape dataset_shape(const std::string& name);
+
 // The usual training augmentation: pad 4, random crop and flip for CIFAR-10, none for the MNISTs.
 AugmentOptions default_augmentation(const std::string& name);
 

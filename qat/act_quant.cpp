@@ -10,7 +10,7 @@ namespace apot::qat {
 ActQuant::ActQuant(const QuantConfig& config) : config_(config) {
   const int bits = config.act_bits;
   levels_ = LevelSet::make(config.act_scheme(), bits, std::min(config.k, bits), /*is_signed=*/false);
-  projector_ = std::make_shared<const Projector>(*levels_);
+  projector_ = std::make_shared<const Projector>(*levels_, midpoints(config));
 }
 
 torch::Tensor ActQuant::operator()(const torch::Tensor& x, const torch::Tensor& alpha) const {

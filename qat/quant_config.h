@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/levels.h"
+#include "core/project.h"
 
 namespace apot::qat {
 
@@ -61,6 +62,9 @@ struct QuantConfig {
   void validate() const;
   std::string describe() const;
 };
+
+// Reference-compatible mode decides between levels as the reference's float32 argmin does.
+inline Midpoints midpoints(const QuantConfig& c) { return c.reference_compat ? Midpoints::Float32Argmin : Midpoints::Exact; }
 
 std::string_view to_string(WeightQuantizer q);
 std::string_view to_string(ActQuantizer q);

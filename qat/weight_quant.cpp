@@ -72,7 +72,7 @@ WeightQuantImpl::WeightQuantImpl(const QuantConfig& config, int64_t out_channels
 
 void WeightQuantImpl::set_levels(const LevelSet& set) {
   levels_ = set;
-  projector_ = std::make_unique<Projector>(set);
+  projector_ = std::make_unique<Projector>(set, midpoints(config_));
 }
 
 torch::Tensor WeightQuantImpl::normalize(const torch::Tensor& w) const {

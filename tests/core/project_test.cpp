@@ -226,3 +226,42 @@ TEST(Project, LloydLevelsUseTheGatherPathToo) {
 
 }  // namespace
 }  // namespace apot
+
+namespace apot {
+namespace {
+
+// A float32 argmin over the float32-rounded levels, as the public reference implementation projects.
+// Its exact ties follow Python's set order: 0 comes first and wins; among the others the larger level
+// won in every case seen in its level sets, the rule Float32Argmin documents.
+float float32_argmin(const std::vector<float>& levels, float a) {
+  float best = levels[0];
+  for (float l : levels) {
+    const float d = std::fabs(a - l), best_d = std::fabs(a - best);
+    if (d < best_d || (d == best_d && best != 0.0f)) best = l;
+  }
+  return best;
+}
+
+TEST(Project, Float32ArgminMidpointsDecideAsTheReferencesArgmin) {
+  for (const LevelSet& set : {LevelSet::apot(4, 2, true), LevelSet::apot(3, 2, false), LevelSet::apot(4, 2, false),
+                              LevelSet::apot(2, 2, false), LevelSet::apot(5, 2, false)}) {
+    const Projector projector(set, Midpoints::Float32Argmin);
+    std::vector<float> levels;
+    for (const Level& l : set.magnitudes()) levels.push_back(static_cast<float>(l.value));
+    // Every float level, every float midpoint and their neighbours: where the decisions are.
+    std::vector<float> probes;
+    for (size_t i = 0; i + 1 < levels.size(); ++i) {
+      float m = static_cast<float>((static_cast<double>(levels[i]) + levels[i + 1]) / 2);
+      for (int step = 0; step < 3; ++step) m = std::nextafter(m, 0.0f);
+      for (int step = 0; step < 7; ++step, m = std::nextafter(m, 2.0f)) probes.push_back(m);
+    }
+    std::vector<float> out(probes.size());
+    projector.project(probes.data(), out.data(), probes.size(), 1.0f, Isa::Scalar);
+    for (size_t i = 0; i < probes.size(); ++i) {
+      EXPECT_EQ(out[i], float32_argmin(levels, probes[i])) << set.describe() << " at " << probes[i];
+    }
+  }
+}
+
+}  // namespace
+}  // namespace apot

@@ -1,0 +1,32 @@
+// The options that say which network to build, shared by train, eval, predict and bench.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "models/network.h"
+
+namespace apot::cli {
+
+struct ModelFlags {
+  std::string arch = "resnet20";
+  int bits = 32;
+  int act_bits = 0;  // 0: the same as bits
+  std::string scheme = "apot";
+  std::string act_scheme;
+  std::string quantizer = "rcf";
+  int k = 2;
+  bool no_rcf = false, no_wn = false, per_channel = false, reference_compat = false;
+  int threads = 0;  // 0: all cores
+
+  void add_to(CLI::App& command, bool with_bits = true);
+  // The network's quantisation, validated (errors name the flag).
+  qat::QuantConfig quant_config() const;
+  qat::QuantConfig quant_config(int weight_bits, int act_bits) const;
+};
+
+// LibTorch starts with one thread here: use all cores unless told otherwise.
+void set_threads(int threads);
+
+}  // namespace apot::cli

@@ -1,0 +1,45 @@
+// `apot predict`: logits of a checkpoint on a tensor saved by torch.save, written as one.
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "models/state_dict.h"
+#include "models/torch_io.h"
+
+namespace apot::cli {
+
+void add_predict_command(CLI::App& app) {
+  auto* c = app.add_subcommand("predict", "logits of a checkpoint on an input tensor (torch.save files in and out)");
+  auto model = std::make_shared<ModelFlags>();
+  auto checkpoint = std::make_shared<std::string>();
+  auto input = std::make_shared<std::string>();
+  auto output = std::make_shared<std::string>();
+  auto classes = std::make_shared<int64_t>(10);
+  model->add_to(*c);
+  c->add_option("--checkpoint", *checkpoint, "a state_dict saved by apot train or torch.save")->required();
+  c->add_option("--input", *input, "N x C x H x W float tensor saved by torch.save")->required();
+  c->add_option("--output", *output, "where to write the N x classes logits (torch.load opens it)")->required();
+  c->add_option("--classes", *classes, "number of classes")->capture_default_str();
+  c->callback([=] {
+    set_threads(model->threads);
+    const torch::Tensor x = models::read_tensor(*input);
+    if (x.dim() != 4 || !x.is_floating_point()) {
+      throw std::invalid_argument(fmt::format("{}: expected a 4-d float tensor N x C x H x W, got {} of {} dimensions",
+                                              *input, std::string(c10::toString(x.scalar_type())), x.dim()));
+    }
+    if (!torch::isfinite(x).all().item<bool>()) throw std::invalid_argument(fmt::format("{}: the input holds NaN or Inf", *input));
+    models::NetworkOptions options;
+    options.in_channels = x.size(1);
+    options.num_classes = *classes;
+    options.quant = model->quant_config();
+    auto net = models::make_network(model->arch, options);
+    models::load_state_dict(*net, models::read_state_dict(*checkpoint), *checkpoint);
+    net->eval();
+    torch::NoGradGuard no_grad;
+    const torch::Tensor logits = net->forward(x.to(torch::kFloat));
+    models::write_tensor(logits, *output);
+    fmt::print("wrote {} logits of {} images to {}\n", logits.size(1), logits.size(0), *output);
+  });
+}
+
+}  // namespace apot::cli

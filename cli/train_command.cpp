@@ -1,0 +1,97 @@
+// `apot train` and `apot eval`: quantisation-aware training and test accuracy on a dataset.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "data/datasets.h"
+#include "models/state_dict.h"
+#include "models/torch_io.h"
+#include "train/trainer.h"
+
+namespace apot::cli {
+
+namespace {
+
+struct DataFlags {
+  std::string dataset = "fashion-mnist";
+  std::string data_dir;
+  void add_to(CLI::App& c) {
+    c.add_option("--dataset", dataset, "fashion-mnist | mnist | cifar10")->capture_default_str();
+    c.add_option("--data-dir", data_dir, "where the dataset's files are (default: fashion-mnist's Debian package)");
+  }
+};
+
+std::shared_ptr<models::Network> build(const ModelFlags& m, const std::string& dataset, uint64_t seed) {
+  const data::DatasetShape shape = data::dataset_shape(dataset);
+  models::NetworkOptions options;
+  options.in_channels = shape.channels;
+  options.num_classes = shape.classes;
+  options.quant = m.quant_config();
+  torch::manual_seed(seed);  // the initial weights
+  return models::make_network(m.arch, options);
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto* c = app.add_subcommand("train", "quantisation-aware training (APoT + RCF + WN by default)");
+  auto model = std::make_shared<ModelFlags>();
+  auto dataf = std::make_shared<DataFlags>();
+  auto o = std::make_shared<train::TrainOptions>();
+  auto schedule = std::make_shared<std::string>("cosine");
+  model->add_to(*c);
+  dataf->add_to(*c);
+  c->add_option("--epochs", o->epochs)->capture_default_str();
+  c->add_option("--batch-size", o->batch_size)->capture_default_str();
+  c->add_option("--lr", o->lr)->capture_default_str();
+  c->add_option("--lr-schedule", *schedule, "step (x0.1 at 1/2 and 3/4) | cosine")->capture_default_str();
+  c->add_option("--momentum", o->momentum)->capture_default_str();
+  c->add_option("--wd", o->weight_decay, "weight decay")->capture_default_str();
+  c->add_option("--alpha-lr", o->alpha_lr, "learning rate of the clipping thresholds")->capture_default_str();
+  c->add_option("--alpha-wd", o->alpha_weight_decay, "weight decay of the clipping thresholds")->capture_default_str();
+  c->add_option("--init", o->init_checkpoint, "start from this checkpoint (progressive initialisation 32 -> 5 -> 4 -> 3 -> 2)");
+  c->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint");
+  c->add_option("--seed", o->seed)->capture_default_str();
+  c->add_option("--train-limit", o->train_limit, "use only the first N training images");
+  c->add_option("--test-limit", o->test_limit, "use only the first N test images");
+  c->add_option("--out", o->out_dir, "output directory: model.pt, train_state.pt, metrics.csv, summary.json")->capture_default_str();
+  c->callback([=] {
+    set_threads(model->threads);
+    train::TrainOptions options = *o;
+    options.dataset = dataf->dataset;
+    options.data_dir = dataf->data_dir;
+    options.lr_schedule = train::parse_lr_schedule(*schedule);
+    options.progress_bar = ::isatty(STDERR_FILENO);
+    auto net = build(*model, options.dataset, options.seed);
+    fmt::print("training {} {} on {} for {} epochs, {} threads\n", net->arch(), net->options().quant.describe(),
+               options.dataset, options.epochs, at::get_num_threads());
+    const train::TrainResult r = train::train(*net, options, [](const std::string& line) { fmt::print("{}\n", line); });
+    const double accuracy = r.epochs.empty() ? 0.0 : r.epochs.back().test_accuracy;
+    fmt::print("test accuracy {:.2f}%  ({:.0f} s)  checkpoint {}\n", accuracy, r.wall_seconds, r.checkpoint);
+  });
+}
+
+void add_eval_command(CLI::App& app) {
+  auto* c = app.add_subcommand("eval", "test accuracy of a checkpoint");
+  auto model = std::make_shared<ModelFlags>();
+  auto dataf = std::make_shared<DataFlags>();
+  auto checkpoint = std::make_shared<std::string>();
+  auto limit = std::make_shared<size_t>(0);
+  model->add_to(*c);
+  dataf->add_to(*c);
+  c->add_option("--checkpoint", *checkpoint, "a state_dict saved by apot train or torch.save")->required();
+  c->add_option("--test-limit", *limit, "use only the first N test images");
+  c->callback([=] {
+    set_threads(model->threads);
+    auto net = build(*model, dataf->dataset, 0);
+    models::load_state_dict(*net, models::read_state_dict(*checkpoint), *checkpoint);
+    data::ImageSet test = data::load_dataset(dataf->dataset, dataf->data_dir, /*train=*/false);
+    if (*limit) test = data::subset(test, 0, *limit);
+    const train::EvalResult r = train::evaluate(*net, test, data::default_normalization(dataf->dataset));
+    fmt::print("{} images  loss {:.4f}  top-1 accuracy {:.2f}%\n", r.images, r.loss, r.accuracy);
+  });
+}
+
+}  // namespace apot::cli

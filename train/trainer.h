@@ -1,0 +1,70 @@
+// Training and evaluation: SGD with momentum, a parameter group for the clipping thresholds (paper
+// section 4 / the reference: their own learning rate and weight decay), step or cosine schedules,
+// per-epoch checkpoints written atomically, exact resume, progressive initialisation (--init), a
+// metrics log and a summary.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/batches.h"
+#include "data/dataset.h"
+#include "models/network.h"
+
+namespace apot::train {
+
+enum class LrSchedule { Step, Cosine };
+LrSchedule parse_lr_schedule(const std::string& name);
+
+struct TrainOptions {
+  std::string dataset = "fashion-mnist";
+  std::string data_dir;            // empty: the dataset's default directory
+  size_t train_limit = 0;          // use only the first N images (0: all), for quick runs
+  size_t test_limit = 0;
+  int epochs = 10;
+  int batch_size = 128;
+  double lr = 0.04;                // paper Appendix C.2 (CIFAR)
+  LrSchedule lr_schedule = LrSchedule::Cosine;
+  double momentum = 0.9;
+  double weight_decay = 1e-4;
+  double alpha_lr = 0.01;          // DESIGN.md: the paper's alpha learning rate
+  double alpha_weight_decay = 1e-4;
+  std::string init_checkpoint;     // progressive initialisation: weights of a higher precision
+  bool resume = false;             // continue from out_dir's checkpoint
+  uint64_t seed = 0;
+  std::string out_dir = "run";
+  bool progress_bar = false;       // a live bar (on a terminal) instead of plain lines
+};
+
+struct EvalResult {
+  double loss = 0;
+  double accuracy = 0;  // top-1, percent
+  size_t images = 0;
+};
+
+struct EpochMetrics {
+  int epoch = 0;
+  double lr = 0, train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0, seconds = 0;
+};
+
+struct TrainResult {
+  std::vector<EpochMetrics> epochs;
+  double wall_seconds = 0;
+  std::string checkpoint;  // out_dir/model.pt
+};
+
+// Trains `net` (built by the caller from the quantisation config) on options.dataset. Writes
+// out_dir/model.pt (the state_dict, torch.load-able), out_dir/train_state.pt (optimizer and epoch, for
+// --resume), out_dir/metrics.csv and out_dir/summary.json. A non-finite loss stops training with an
+// error; the last checkpoint stays as it was. `log` receives the progress lines.
+TrainResult train(models::Network& net, const TrainOptions& options, const std::function<void(const std::string&)>& log);
+
+// Top-1 accuracy and mean cross-entropy over a dataset (eval mode, no augmentation).
+EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data::Normalization& norm, int batch_size = 256);
+
+// Per-layer learned thresholds, for summaries: name -> values.
+std::vector<std::pair<std::string, std::vector<float>>> learned_alphas(models::Network& net);
+
+}  // namespace apot::train
