@@ -1,6 +1,8 @@
 // `apot train` and `apot eval`: quantisation-aware training and test accuracy on a dataset.
 #include <unistd.h>
 
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "cli/commands.h"
@@ -67,7 +69,10 @@ void add_train_command(CLI::App& app) {
     auto net = build(*model, options.dataset, options.seed);
     fmt::print("training {} {} on {} for {} epochs, {} threads\n", net->arch(), net->options().quant.describe(),
                options.dataset, options.epochs, at::get_num_threads());
-    const train::TrainResult r = train::train(*net, options, [](const std::string& line) { fmt::print("{}\n", line); });
+    const train::TrainResult r = train::train(*net, options, [](const std::string& line) {
+      fmt::print("{}\n", line);
+      std::fflush(stdout);  // one line per epoch, visible at once when redirected to a file
+    });
     const double accuracy = r.epochs.empty() ? 0.0 : r.epochs.back().test_accuracy;
     fmt::print("test accuracy {:.2f}%  ({:.0f} s)  checkpoint {}\n", accuracy, r.wall_seconds, r.checkpoint);
   });

@@ -192,7 +192,8 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
 
   const data::BatchSampler sampler(train_set.size(), static_cast<size_t>(o.batch_size), /*shuffle=*/true, o.seed);
   Progress progress(o.progress_bar);
-  for (int epoch = first_epoch; epoch < o.epochs; ++epoch) {
+  const int last_epoch = o.epochs_this_run > 0 ? std::min(o.epochs, first_epoch + o.epochs_this_run) : o.epochs;
+  for (int epoch = first_epoch; epoch < last_epoch; ++epoch) {
     const auto epoch_start = Clock::now();
     sgd.set_lr_factor(lr_factor(o.lr_schedule, epoch, o.epochs));
     net.train();

@@ -36,6 +36,7 @@ struct TrainOptions {
   uint64_t seed = 0;
   std::string out_dir = "run";
   bool progress_bar = false;       // a live bar (on a terminal) instead of plain lines
+  int epochs_this_run = 0;         // stop after this many epochs (0: run to the end); --resume continues
 };
 
 struct EvalResult {
