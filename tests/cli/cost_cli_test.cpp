@@ -10,15 +10,9 @@
 namespace apot::test {
 namespace {
 
-nlohmann::json cost_json(const std::string& args) {
-  const RunResult r = run_apot("cost " + args + " --json");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return nlohmann::json::parse(r.out);
-}
-
 // Table 1, APoT ResNet-18 4/4: 5.89 MB, 437M FixOPs.
 TEST(CostCli, JsonReproducesTable1) {
-  const auto j = cost_json("--arch resnet18 --bits 4 --scheme apot");
+  const auto j = run_apot_json("cost --arch resnet18 --bits 4 --scheme apot");
   EXPECT_NEAR(j["model_size_mb"].get<double>(), 5.89, 0.03 * 5.89);
   EXPECT_NEAR(j["fixops"].get<double>(), 437e6, 0.03 * 437e6);
   EXPECT_EQ(j["rule"], "table");
@@ -38,23 +32,23 @@ TEST(CostCli, JsonReproducesTable1) {
 
 // Table 1's uniform baselines keep the first and last layers at 32 bits: ResNet-50 2/2 is 13.8 MB, 370M.
 TEST(CostCli, BaselineRowsAndRules) {
-  const auto uniform = cost_json("--arch resnet50 --bits 2 --scheme uniform --first-last-bits 32");
+  const auto uniform = run_apot_json("cost --arch resnet50 --bits 2 --scheme uniform --first-last-bits 32");
   EXPECT_NEAR(uniform["model_size_mb"].get<double>(), 13.8, 0.03 * 13.8);
   EXPECT_NEAR(uniform["fixops"].get<double>(), 370e6, 0.03 * 370e6);
-  const double table = cost_json("--arch resnet50 --bits 5")["fixops"];
-  const double prose = cost_json("--arch resnet50 --bits 5 --rule prose")["fixops"];
+  const double table = run_apot_json("cost --arch resnet50 --bits 5")["fixops"];
+  const double prose = run_apot_json("cost --arch resnet50 --bits 5 --rule prose")["fixops"];
   EXPECT_LT(prose, 0.6 * table);
-  const auto mixed = cost_json("--arch resnet18 --bits 4 --act-bits 8");
+  const auto mixed = run_apot_json("cost --arch resnet18 --bits 4 --act-bits 8");
   EXPECT_EQ(mixed["activation_bits"], 8);
   EXPECT_EQ(mixed["layers"][1]["activation_bits"], 8);
 }
 
 TEST(CostCli, CifarDefaultsAndOverrides) {
-  const auto j = cost_json("--arch resnet20 --bits 3");
+  const auto j = run_apot_json("cost --arch resnet20 --bits 3");
   EXPECT_EQ(j["input"], nlohmann::json::array({3, 32, 32}));
   EXPECT_EQ(j["classes"], 10);
   EXPECT_EQ(j["parameters"], 272'474);
-  const auto big = cost_json("--arch resnet20 --bits 3 --input 3x64x64 --classes 100");
+  const auto big = run_apot_json("cost --arch resnet20 --bits 3 --input 3x64x64 --classes 100");
   EXPECT_EQ(big["layers"].back()["out_channels"], 100);
   EXPECT_EQ(big["layers"][0]["output"], nlohmann::json::array({64, 64}));
 }

@@ -9,14 +9,8 @@
 namespace apot::test {
 namespace {
 
-nlohmann::json levels_json(const std::string& args) {
-  const RunResult r = run_apot("levels " + args + " --json");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return nlohmann::json::parse(r.out);
-}
-
 TEST(LevelsCli, JsonLevelsAreTheAscendingSet) {
-  const auto j = levels_json("--scheme apot --bits 4 --k 2");
+  const auto j = run_apot_json("levels --scheme apot --bits 4 --k 2");
   const auto levels = j["levels"].get<std::vector<double>>();
   ASSERT_EQ(levels.size(), 16u);
   EXPECT_TRUE(std::is_sorted(levels.begin(), levels.end()));
@@ -30,12 +24,12 @@ TEST(LevelsCli, JsonLevelsAreTheAscendingSet) {
 }
 
 TEST(LevelsCli, SignedUniformAndPot) {
-  EXPECT_EQ(levels_json("--scheme apot --bits 4 --signed")["levels"].size(), 15u);
-  const auto uniform = levels_json("--scheme uniform --bits 3")["levels"].get<std::vector<double>>();
+  EXPECT_EQ(run_apot_json("levels --scheme apot --bits 4 --signed")["levels"].size(), 15u);
+  const auto uniform = run_apot_json("levels --scheme uniform --bits 3")["levels"].get<std::vector<double>>();
   for (size_t j = 0; j < uniform.size(); ++j) EXPECT_DOUBLE_EQ(uniform[j], j / 7.0);
-  const auto pot = levels_json("--scheme pot --bits 3")["levels"].get<std::vector<double>>();
+  const auto pot = run_apot_json("levels --scheme pot --bits 3")["levels"].get<std::vector<double>>();
   EXPECT_EQ(pot, (std::vector<double>{0, 1.0 / 64, 1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0 / 2, 1}));
-  EXPECT_TRUE(levels_json("--scheme pot --bits 8 --signed")["shift"].is_null());  // no 63-bit integer form
+  EXPECT_TRUE(run_apot_json("levels --scheme pot --bits 8 --signed")["shift"].is_null());  // no 63-bit integer form
 }
 
 TEST(LevelsCli, TableIsReadable) {

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <gtest/gtest.h>
+
 namespace apot::test {
 
 RunResult run_apot(const std::string& args) {
@@ -31,6 +33,12 @@ RunResult run_apot(const std::string& args) {
   r.err = ss.str();
   std::remove(err_path);
   return r;
+}
+
+nlohmann::json run_apot_json(const std::string& args) {
+  const RunResult r = run_apot(args + " --json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return nlohmann::json::parse(r.out);
 }
 
 }  // namespace apot::test

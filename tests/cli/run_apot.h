@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace apot::test {
 
 struct RunResult {
@@ -13,5 +15,8 @@ struct RunResult {
 
 // Runs `apot <args>` through the shell; args are passed as written.
 RunResult run_apot(const std::string& args);
+
+// Runs `apot <args> --json`, expects success and parses standard output.
+nlohmann::json run_apot_json(const std::string& args);
 
 }  // namespace apot::test
