@@ -1,4 +1,6 @@
 // The `apot` command. Errors become one line on stderr and exit status 1 (DESIGN.md, conventions).
+#include <malloc.h>
+
 #include <cstdio>
 #include <exception>
 
@@ -8,6 +10,11 @@
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
+  // A training step frees and reallocates the same activation-sized blocks every step. glibc would map
+  // and unmap each (they are over its default mmap threshold) and trim the heap, so every step paid page
+  // faults again: keep such blocks (up to 32 MiB, glibc's cap) in the heap and the heap untrimmed.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   CLI::App app{"apot: Additive Powers-of-Two quantisation (Li, Dong, Wang, ICLR 2020)"};
   app.require_subcommand(1);
   apot::cli::add_levels_command(app);

@@ -5,6 +5,8 @@
 
 #include <cstddef>
 
+#include "core/cpu_features.h"
+
 namespace apot {
 
 // Where the input's gradient passes (straight-through estimator, STE).
@@ -30,7 +32,12 @@ struct ClipGradRule {
 // g: writes the input's gradient to grad_x (unless null) and returns sum_i g_i * d out_i / d alpha,
 // accumulated in double. An element is clipped when |x| / alpha > 1 (signed) or x / alpha > 1; for
 // PassInRange, x < 0 is clipped from below, where out = 0 does not depend on alpha.
+// Every kernel family gives the same grad_x bit for bit; the sum may differ in its last bits (order).
 double clip_project_backward(const float* x, const float* out, const float* g, float* grad_x, size_t n,
-                             float alpha, const ClipGradRule& rule);
+                             float alpha, const ClipGradRule& rule, Isa isa = best_isa());
+
+// The AVX2 path (clip_project_backward_avx2.cpp); use clip_project_backward with an Isa.
+double clip_project_backward_avx2(const float* x, const float* out, const float* g, float* grad_x, size_t n,
+                                  float alpha, const ClipGradRule& rule);
 
 }  // namespace apot
