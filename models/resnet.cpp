@@ -1,5 +1,9 @@
 #include "models/resnet.h"
 
+#include <stdexcept>
+
+#include "models/network_layout.h"
+
 namespace apot::models {
 
 namespace {
@@ -43,6 +47,17 @@ class ResidualBlockImpl : public torch::nn::Module {
       downsample_ = register_module("downsample", torch::nn::Sequential(QuantConv2d(ConvShape{in_channels, out_channels, 1, stride, 0}, config),
                                                                         torch::nn::BatchNorm2d(out_channels)));
     }
+  }
+
+  ResidualBlockLayout layout(const std::string& prefix) const {
+    ResidualBlockLayout block;
+    for (size_t i = 0; i < convs_.size(); ++i) block.path.push_back({prefix + ".conv" + std::to_string(i + 1), convs_[i], bns_[i]});
+    if (downsample_) {
+      block.shortcut = ConvBn{prefix + ".downsample.0",
+                              QuantConv2d(std::dynamic_pointer_cast<qat::QuantConv2dImpl>(downsample_->ptr(0))),
+                              torch::nn::BatchNorm2d(std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(downsample_->ptr(1)))};
+    }
+    return block;
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
@@ -98,6 +113,21 @@ class ResNet : public Network {
     return fc_->forward(out);
   }
 
+  NetworkLayout layout() const {
+    NetworkLayout net;
+    net.stem = {"conv1", conv1_, bn1_};
+    net.stem_maxpool = maxpool_;
+    for (size_t s = 0; s < stages_.size(); ++s) {
+      for (size_t b = 0; b < stages_[s]->size(); ++b) {
+        const std::string prefix = "layer" + std::to_string(s + 1) + "." + std::to_string(b);
+        net.blocks.push_back(stages_[s]->ptr(b)->as<ResidualBlockImpl>()->layout(prefix));
+      }
+    }
+    net.fc_name = "fc";
+    net.fc = fc_;
+    return net;
+  }
+
  private:
   QuantConv2d conv1_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr};
@@ -107,6 +137,12 @@ class ResNet : public Network {
 };
 
 }  // namespace
+
+NetworkLayout network_layout(Network& net) {
+  const auto* resnet = dynamic_cast<const ResNet*>(&net);
+  if (!resnet) throw std::invalid_argument("network_layout: '" + net.arch() + "' is not a network make_network built");
+  return resnet->layout();
+}
 
 std::shared_ptr<Network> make_cifar_resnet(const std::string& arch, int depth, const NetworkOptions& options) {
   const int64_t n = (depth - 2) / 6;

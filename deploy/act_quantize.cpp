@@ -1,0 +1,79 @@
+#include "deploy/act_quantize.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+namespace apot::deploy {
+
+ActQuantTable::ActQuantTable(const int32_t* thresholds_in, const int16_t* values_in, int levels_in)
+    : levels(levels_in) {
+  if (levels < 2 || levels > kMaxLevels) {
+    throw std::invalid_argument(fmt::format("act_quant: {} levels, expected 2..{}", levels, kMaxLevels));
+  }
+  while ((1 << steps) < levels) ++steps;
+  const int padded = 1 << steps;
+  for (int j = 0; j < padded; ++j) {
+    if (j < levels - 1) {
+      if (j > 0 && !(thresholds_in[j - 1] < thresholds_in[j])) {
+        throw std::invalid_argument(fmt::format("act_quant: thresholds[{}] = {} after {}, expected strictly ascending",
+                                                j, thresholds_in[j], thresholds_in[j - 1]));
+      }
+      thresholds[j] = thresholds_in[j];
+    } else {
+      // Above every real threshold, so a count that reaches the padding selects the last value again.
+      thresholds[j] = std::numeric_limits<int32_t>::max();
+    }
+    const int v = values_in[std::min(j, levels - 1)];
+    if (v < 0 || (j > 0 && j < levels && v < values_in[j - 1])) {
+      throw std::invalid_argument(fmt::format("act_quant: values[{}] = {}, expected ascending values >= 0", j, v));
+    }
+    values[j] = v;
+  }
+  std::fill(thresholds + padded, thresholds + kMaxLevels, std::numeric_limits<int32_t>::max());
+  std::fill(values + padded, values + kMaxLevels, values[padded - 1]);
+}
+
+int32_t act_quantize_one(const ActQuantTable& t, int32_t x) {
+  // upper_bound: the first threshold > x, so its index counts the thresholds <= x.
+  return t.values[std::upper_bound(t.thresholds, t.thresholds + t.levels - 1, x) - t.thresholds];
+}
+
+namespace {
+
+template <class T>
+void quantize_rows(const ActQuantTable& t, const ActQuantRows& r) {
+  for (int64_t p = 0; p < r.pixels; ++p) {
+    const int32_t* in = r.in + p * r.in_stride;
+    T* out = static_cast<T*>(r.out) + p * r.out_stride;
+    for (int c = 0; c < r.channels; ++c) out[c] = static_cast<T>(act_quantize_one(t, in[c]));
+  }
+}
+
+}  // namespace
+
+void act_quantize_scalar(const ActQuantTable& t, const ActQuantRows& r) {
+  if (r.type == CodeType::U8) {
+    quantize_rows<uint8_t>(t, r);
+  } else {
+    quantize_rows<int16_t>(t, r);
+  }
+}
+
+void act_quantize(IsaLevel isa, const ActQuantTable& t, const ActQuantRows& r) {
+  switch (isa) {
+    case IsaLevel::Scalar:
+      act_quantize_scalar(t, r);
+      return;
+    case IsaLevel::Avx2:
+      act_quantize_avx2(t, r);
+      return;
+    case IsaLevel::Avx512Vnni:
+      act_quantize_avx512(t, r);
+      return;
+  }
+}
+
+}  // namespace apot::deploy

@@ -1,0 +1,51 @@
+// The activation quantiser (deploy/integer_model.h, ActQuantOp): the nearest-level projection of RCF
+// (paper Eq. 7) on the unsigned activation levels, applied to a stream as a count of thresholds,
+//   code = values[#{ j : x >= thresholds[j] }],
+// the clip to [0, alpha] folded into the first and last thresholds. The reference counts with a binary
+// search over the thresholds as given; the kernels run a branch-free search over the table padded to a
+// power of two, in SIMD lanes where the CPU has them, and give the same codes
+// (tests/deploy/act_quantize_test.cpp).
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu_features.h"
+#include "deploy/layout.h"
+
+namespace apot::deploy {
+
+struct ActQuantTable {
+  static constexpr int kMaxLevels = 256;
+  int levels = 0;                  // L, 2..256
+  int steps = 0;                   // log2 of the padded size P = 2^steps >= L
+  int32_t thresholds[kMaxLevels];  // the L - 1 thresholds, then INT32_MAX up to P - 1 entries
+  int32_t values[kMaxLevels];      // the L values, then the last value up to P entries
+
+  // Thresholds strictly ascending, values ascending within int16 and >= 0; std::invalid_argument
+  // otherwise (deploy/validate.h checks the model's before this runs).
+  ActQuantTable(const int32_t* thresholds, const int16_t* values, int levels);
+  ActQuantTable() = default;
+};
+
+// The reference: the code of one stream value.
+int32_t act_quantize_one(const ActQuantTable& t, int32_t x);
+
+// `pixels` pixels of `channels` values: stream pixels in (stride in_stride int32), codes out (stride
+// out_stride elements of `type`; uint8 needs values <= 255). Channels beyond `channels` are not written.
+struct ActQuantRows {
+  const int32_t* in = nullptr;
+  int64_t in_stride = 0;
+  void* out = nullptr;
+  int64_t out_stride = 0;
+  CodeType type = CodeType::S16;
+  int64_t pixels = 0;
+  int channels = 0;
+};
+
+void act_quantize_scalar(const ActQuantTable& t, const ActQuantRows& r);
+// The caller checks the CPU.
+void act_quantize_avx2(const ActQuantTable& t, const ActQuantRows& r);
+void act_quantize_avx512(const ActQuantTable& t, const ActQuantRows& r);
+void act_quantize(IsaLevel isa, const ActQuantTable& t, const ActQuantRows& r);
+
+}  // namespace apot::deploy

@@ -1,0 +1,191 @@
+// The plain C++ side of the blocked convolution (deploy/conv_blocked.h): the weights repacked once into
+// the order the tiles read them, the input offsets of every output pixel and tap, and the split of a
+// call into (image, channel block, pixel tile) items. The ISA files do the arithmetic.
+#include "deploy/conv_blocked.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "deploy/conv_kernel.h"
+
+namespace apot::deploy {
+
+namespace {
+
+using BlockedFn = void (*)(const BlockedConvArgs&, int64_t, int64_t);
+
+struct IsaEntry {
+  BlockedTiling tiling;
+  BlockedFn run;
+};
+
+IsaEntry entry_for(Kernel family, CodeType input) {
+  if (family == Kernel::Avx2) {
+    if (input == CodeType::U8) throw std::invalid_argument("the avx2 convolution reads int16 codes only");
+    return {kAvx2S16Tiling, conv_blocked_avx2_s16};
+  }
+  if (family == Kernel::Avx512Vnni) {
+    return input == CodeType::U8 ? IsaEntry{kAvx512U8Tiling, conv_blocked_avx512_u8}
+                                 : IsaEntry{kAvx512S16Tiling, conv_blocked_avx512_s16};
+  }
+  throw std::invalid_argument(fmt::format("the {} kernel is not a blocked SIMD convolution", to_string(family)));
+}
+
+class BlockedConv final : public ConvKernel {
+ public:
+  BlockedConv(Kernel family, const ConvLayer& layer)
+      : family_(family),
+        shape_(layer.shape),
+        entry_(entry_for(family, layer.shape.in.type)),
+        requant_(layer.multiplier.data(), layer.shift.data(), layer.bias.data(), layer.shape.out.channels,
+                 layer.shape.out.stride),
+        relu_(layer.relu) {
+    const BlockedTiling& t = entry_.tiling;
+    const ConvShape& s = shape_;
+    const int vectors = s.out.stride / t.lanes;
+    block_vectors_ = std::min(t.max_vectors, vectors);
+    blocks_ = (vectors + block_vectors_ - 1) / block_vectors_;
+    last_block_vectors_ = vectors - (blocks_ - 1) * block_vectors_;
+    groups_ = s.in.stride / t.group;
+    for (int oy = 0; oy < s.out.height; ++oy) {
+      for (int ox = 0; ox < s.out.width; ++ox) {
+        pixel_offset_.push_back(s.in.pixel(oy * s.stride - s.padding, ox * s.stride - s.padding));
+      }
+    }
+    plan_tiles(t.tile_pixels[block_vectors_]);
+    block_weights_ = int64_t{s.taps()} * groups_ * block_vectors_ * t.lanes * t.group;
+    if (t.weight_bytes == 1) {
+      weights8_ = pack<int8_t>(layer.weights);
+    } else {
+      weights16_ = pack<int16_t>(layer.weights);
+    }
+  }
+
+  Kernel family() const override { return family_; }
+  int64_t work_items(int64_t batch) const override { return batch * blocks_ * static_cast<int64_t>(tiles_.size()); }
+
+  void run(const ConvCall& call, int64_t begin, int64_t end, ShiftAddCounts*) const override {
+    BlockedConvArgs a;
+    a.input = call.input;
+    a.in_image = shape_.in.image_elements();
+    a.pixel_offset = pixel_offset_.data();
+    a.tiles = tiles_.data();
+    a.tiles_per_image = static_cast<int>(tiles_.size());
+    a.taps = taps_.data();
+    a.groups = groups_;
+    a.weights = weights8_.empty() ? static_cast<const void*>(weights16_.data()) : weights8_.data();
+    a.block_weights = block_weights_;
+    a.block_vectors = block_vectors_;
+    a.last_block_vectors = last_block_vectors_;
+    a.blocks = blocks_;
+    a.requant = requant_.view();
+    a.relu = relu_;
+    a.residual = call.residual;
+    a.output = call.output;
+    a.out_image = shape_.out.image_elements();
+    a.out_stride = shape_.out.stride;
+    a.out_width = shape_.out.width;
+    a.out_channels = shape_.out.channels;
+    a.quantizers = call.quantizers;
+    a.quantizer_count = call.quantizer_count;
+    a.acc_quant = call.output == nullptr && call.residual == nullptr && call.quantizer_count > 0;
+    for (int q = 0; q < call.quantizer_count; ++q) a.acc_quant = a.acc_quant && call.quantizers[q].acc != nullptr;
+    entry_.run(a, begin, end);
+  }
+
+ private:
+  // The tiles of one image: each output row cut into near-equal pieces of at most max_pixels, or runs of
+  // whole rows where two or more fit; each tile with the taps that reach the input for at least one of
+  // its pixels (the others read only the zero border).
+  void plan_tiles(int max_pixels) {
+    const ConvShape& s = shape_;
+    const int width = s.out.width, height = s.out.height;
+    const auto add_tile = [&](int first, int count) {
+      Tile tile{first, count, static_cast<int>(taps_.size()), 0};
+      for (int kh = 0; kh < s.kernel; ++kh) {
+        for (int kw = 0; kw < s.kernel; ++kw) {
+          bool live = false;
+          for (int p = first; p < first + count && !live; ++p) {
+            const int y = p / width * s.stride - s.padding + kh, x = p % width * s.stride - s.padding + kw;
+            live = y >= 0 && y < s.in.height && x >= 0 && x < s.in.width;
+          }
+          if (live) {
+            taps_.push_back({s.in.pixel(kh, kw) - s.in.pixel(0, 0), kh * s.kernel + kw});
+            ++tile.taps;
+          }
+        }
+      }
+      tiles_.push_back(tile);
+    };
+    if (2 * width <= max_pixels) {
+      const int rows = max_pixels / width;
+      for (int y = 0; y < height; y += rows) add_tile(y * width, std::min(rows, height - y) * width);
+      return;
+    }
+    const int pieces = (width + max_pixels - 1) / max_pixels;
+    for (int y = 0; y < height; ++y) {
+      for (int i = 0, x = 0; i < pieces; ++i) {
+        const int count = width / pieces + (i < width % pieces ? 1 : 0);
+        add_tile(y * width + x, count);
+        x += count;
+      }
+    }
+  }
+
+  // [block][tap][group][vectors x lanes][group], zeros for the padded input and output channels.
+  template <class W>
+  std::vector<W> pack(const std::vector<int32_t>& weights) const {
+    const BlockedTiling& t = entry_.tiling;
+    const ConvShape& s = shape_;
+    std::vector<W> packed(static_cast<size_t>(blocks_ * block_weights_), 0);
+    for (int block = 0; block < blocks_; ++block) {
+      const int width = (block + 1 == blocks_ ? last_block_vectors_ : block_vectors_) * t.lanes;
+      W* out = packed.data() + block * block_weights_;
+      for (int tap = 0; tap < s.taps(); ++tap) {
+        for (int g = 0; g < groups_; ++g) {
+          for (int lane = 0; lane < width; ++lane) {
+            for (int j = 0; j < t.group; ++j, ++out) {
+              const int co = block * block_vectors_ * t.lanes + lane, ci = g * t.group + j;
+              if (co >= s.out.channels || ci >= s.in.channels) continue;
+              const int32_t w = weights[(static_cast<size_t>(co) * s.in.channels + ci) * s.taps() + tap];
+              if (w < std::numeric_limits<W>::min() || w > std::numeric_limits<W>::max()) {
+                throw std::invalid_argument(fmt::format(
+                    "weight [{}][{}] tap {} = {} does not fit the {}-bit weights of the {} kernel for {} codes", co, ci,
+                    tap, w, 8 * sizeof(W), to_string(family_), s.in.type == CodeType::U8 ? "uint8" : "int16"));
+              }
+              *out = static_cast<W>(w);
+            }
+          }
+        }
+      }
+    }
+    return packed;
+  }
+
+  Kernel family_;
+  ConvShape shape_;
+  IsaEntry entry_;
+  RequantTable requant_;
+  bool relu_;
+  int block_vectors_ = 0, last_block_vectors_ = 0, blocks_ = 0;
+  int groups_ = 0;
+  int64_t block_weights_ = 0;
+  std::vector<int64_t> pixel_offset_;
+  std::vector<Tile> tiles_;
+  std::vector<TileTap> taps_;
+  std::vector<int8_t> weights8_;
+  std::vector<int16_t> weights16_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvKernel> make_conv_blocked(Kernel family, const ConvLayer& layer) {
+  return std::make_unique<BlockedConv>(family, layer);
+}
+
+}  // namespace apot::deploy

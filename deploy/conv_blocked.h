@@ -1,0 +1,87 @@
+// The SIMD convolutions (avx2, avx512-vnni): an implicit GEMM over the padded NHWC codes, without im2col.
+// Output pixels are taken in tiles of up to M pixels of one output row (or of several whole rows when
+// rows are short), output channels in blocks of V vectors; a tile keeps its M x V accumulators in
+// registers while it walks the taps and the input channels, four bytes (uint8) or two int16 of one input
+// pixel at a time: one broadcast and V weight loads feed M x V dot-product instructions (vpdpbusd /
+// vpdpwssd / vpmaddwd + vpaddd). Taps that fall in the padding for every pixel of a tile are skipped
+// (the border rows and columns). The weights are repacked once per layer to exactly the order the tile
+// reads them, and the requantisation (and any fused activation quantiser) runs on the tile while it is
+// in L1 (deploy/requant.h).
+//
+// This header holds what the plain C++ side (conv_blocked.cpp: packing, offsets, work split) and the ISA
+// files (conv_avx2.cpp, conv_avx512_vnni.cpp) agree on: data only. The ISA files call no inline function
+// of a shared header: a copy compiled for one instruction set could be merged by the linker into the
+// callers of another (and run on a CPU without it).
+#pragma once
+
+#include <cstdint>
+
+#include "deploy/conv_kernel.h"
+#include "deploy/requant.h"
+
+namespace apot::deploy {
+
+// Register tiling of one kernel: output channels per vector (lanes), the widest block (in vectors), and
+// for each block width V the pixels per tile M: as many accumulators as the registers hold beside the V
+// weight vectors and the broadcast. Input channels are consumed `group` at a time (one 32-bit lane).
+struct BlockedTiling {
+  int lanes = 0;
+  int max_vectors = 0;
+  int tile_pixels[5] = {};  // by V = 1 .. max_vectors; M never grows with V
+  int group = 0;            // input channels per 32-bit lane: 4 (uint8), 2 (int16)
+  int weight_bytes = 0;     // 1 (int8 weights beside uint8 codes) or 2
+};
+
+inline constexpr int kMaxTilePixels = 16;
+inline constexpr int kMaxTileChannels = 64;
+// 16 ymm registers: 2 x 6 or 1 x 12 accumulators.
+inline constexpr BlockedTiling kAvx2S16Tiling{8, 2, {0, 12, 6, 0, 0}, 2, 2};
+// 32 zmm registers: up to 24 accumulators.
+inline constexpr BlockedTiling kAvx512U8Tiling{16, 4, {0, 16, 12, 8, 6}, 4, 1};
+inline constexpr BlockedTiling kAvx512S16Tiling{16, 4, {0, 16, 12, 8, 6}, 2, 2};
+
+// A tap a tile walks: its input offset from the window's first tap (elements), and its index
+// (kh x kernel + kw), which selects its weights.
+struct TileTap {
+  int64_t offset = 0;
+  int index = 0;
+};
+
+// A tile: `count` consecutive output pixels of an image from `first`, and its taps.
+struct Tile {
+  int first = 0, count = 0;
+  int tap_begin = 0, taps = 0;  // into BlockedConvArgs::taps
+};
+
+// One call's work as the ISA files read it. Element offsets are in units of the input's code type.
+struct BlockedConvArgs {
+  const void* input = nullptr;            // first image
+  int64_t in_image = 0;                   // elements per input image
+  const int64_t* pixel_offset = nullptr;  // per output pixel of an image: its window's first tap
+  const Tile* tiles = nullptr;            // of one image
+  int tiles_per_image = 0;
+  const TileTap* taps = nullptr;
+  int groups = 0;                 // input channel groups per tap (padded channels / group)
+  const void* weights = nullptr;  // packed: [block][tap][group][V x lanes][group]
+  int64_t block_weights = 0;      // weight elements per block
+  int block_vectors = 0, last_block_vectors = 0, blocks = 0;
+  RequantView requant;
+  bool relu = false;
+  const int32_t* residual = nullptr;
+  int32_t* output = nullptr;  // null: only the fused quantisers read the stream
+  int64_t out_image = 0;      // int32 per output image
+  int out_stride = 0;         // int32 per output pixel
+  int out_width = 0, out_channels = 0;
+  const FusedActQuant* quantizers = nullptr;
+  int quantizer_count = 0;
+  // No residual, no stream kept, and every quantiser has its AccQuantTable: the codes come from the
+  // accumulators directly (ISA files with an acc_quantize kernel).
+  bool acc_quant = false;
+};
+
+// Items are (image, block, tile), tiles fastest, as conv_blocked.cpp counts them.
+void conv_blocked_avx2_s16(const BlockedConvArgs& a, int64_t begin, int64_t end);
+void conv_blocked_avx512_u8(const BlockedConvArgs& a, int64_t begin, int64_t end);
+void conv_blocked_avx512_s16(const BlockedConvArgs& a, int64_t begin, int64_t end);
+
+}  // namespace apot::deploy

@@ -1,0 +1,134 @@
+// The tile loop of the blocked convolution (deploy/conv_blocked.h), written once for every ISA file.
+// Each ISA file instantiates it with its own microkernel type, declared in that file's anonymous
+// namespace, so no function compiled with one file's instruction set can stand in for another's.
+//
+// Microkernel: In (code type), W (weight type), kTiling (a BlockedTiling), and
+//   template <int M, int V> static void tile(const In* const* rows, const TileTap* taps, int ntaps,
+//                                             int groups, const W* weights, int32_t* acc);
+// which leaves M rows of V x lanes accumulators in acc, and the ISA's element-wise kernels
+//   static void requant(const RequantView&, const RequantRows&);
+//   static void act_quantize(const ActQuantTable&, const ActQuantRows&);
+//   static constexpr bool kAccQuant;  // and if true:
+//   static void acc_quantize(const AccQuantTable&, const AccQuantRows&);
+#pragma once
+
+#include <cstdint>
+
+#include "deploy/conv_blocked.h"
+
+namespace apot::deploy {
+
+template <class Micro>
+class TileLoop {
+ public:
+  using In = typename Micro::In;
+  using W = typename Micro::W;
+  using TileFn = void (*)(const In* const*, const TileTap*, int, int, const W*, int32_t*);
+
+  static void run(const BlockedConvArgs& a, int64_t begin, int64_t end) {
+    static const Table table;
+    constexpr int lanes = Micro::kTiling.lanes;
+    alignas(64) int32_t acc[kMaxTilePixels * kMaxTileChannels];
+    alignas(64) int32_t stream[kMaxTilePixels * kMaxTileChannels];  // when the stream is not kept
+    const In* rows[kMaxTilePixels];
+    const int64_t per_image = int64_t{a.blocks} * a.tiles_per_image;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t n = item / per_image;
+      const int block = static_cast<int>(item % per_image / a.tiles_per_image);
+      const Tile& tile = a.tiles[item % a.tiles_per_image];
+      const int first = tile.first, count = tile.count;
+      const int vectors = block + 1 == a.blocks ? a.last_block_vectors : a.block_vectors;
+      const In* image = static_cast<const In*>(a.input) + n * a.in_image;
+      for (int m = 0; m < count; ++m) rows[m] = image + a.pixel_offset[first + m];
+      table.fn[vectors][count](rows, a.taps + tile.tap_begin, tile.taps, a.groups,
+                               static_cast<const W*>(a.weights) + block * a.block_weights, acc);
+
+      const int channel = block * a.block_vectors * lanes;
+      if constexpr (Micro::kAccQuant) {
+        if (a.acc_quant) {
+          for_each_run(a, first, count, [&](int done, int y, int x, int run) {
+            for (int q = 0; q < a.quantizer_count; ++q) {
+              const FusedActQuant& fused = a.quantizers[q];
+              const ActQuantRows codes = fused_rows(fused, n, y, x, run, channel, 0, nullptr, 0);
+              AccQuantRows rows;
+              rows.acc = acc + done * vectors * lanes;
+              rows.acc_stride = vectors * lanes;
+              rows.out = codes.out;
+              rows.out_stride = codes.out_stride;
+              rows.type = codes.type;
+              rows.pixels = run;
+              rows.channel = channel;
+              rows.channels = a.out_channels - channel < vectors * lanes ? a.out_channels - channel : vectors * lanes;
+              Micro::acc_quantize(*fused.acc, rows);
+            }
+          });
+          continue;
+        }
+      }
+      const int64_t out = n * a.out_image + int64_t{first} * a.out_stride + channel;
+      RequantRows r;
+      r.acc = acc;
+      r.acc_stride = vectors * lanes;
+      r.residual = a.residual != nullptr ? a.residual + out : nullptr;
+      r.residual_stride = a.out_stride;
+      r.out = a.output != nullptr ? a.output + out : stream;
+      r.out_stride = a.output != nullptr ? a.out_stride : vectors * lanes;
+      r.rows = count;
+      r.channels = vectors * lanes;
+      r.relu = a.relu;
+      Micro::requant(offset(a.requant, channel), r);
+      if (a.quantizer_count > 0) quantize(a, n, first, count, channel, vectors * lanes, r.out, r.out_stride);
+    }
+  }
+
+ private:
+  // RequantView::offset, here so that this file calls no inline function of a shared header: compiled
+  // once per instruction set, such a function could be merged by the linker into the other ISA's code.
+  static RequantView offset(const RequantView& v, int channels) {
+    return {v.multiplier + channels, v.round + channels, v.shift + channels, v.bias + channels};
+  }
+
+  // The fused quantisers' codes of a tile's pixels (consecutive in the image, perhaps over several rows)
+  // and the block's real channels.
+  static void quantize(const BlockedConvArgs& a, int64_t n, int first, int count, int channel, int width,
+                       const int32_t* stream, int64_t stream_stride) {
+    const int channels = a.out_channels - channel < width ? a.out_channels - channel : width;
+    for_each_run(a, first, count, [&](int done, int y, int x, int run) {
+      for (int q = 0; q < a.quantizer_count; ++q) {
+        Micro::act_quantize(*a.quantizers[q].table, fused_rows(a.quantizers[q], n, y, x, run, channel, channels,
+                                                               stream + done * stream_stride, stream_stride));
+      }
+    });
+  }
+
+  // f(done, y, x, run) for the runs of a tile's pixels within one output row (codes rows are padded).
+  template <class F>
+  static void for_each_run(const BlockedConvArgs& a, int first, int count, F&& f) {
+    for (int done = 0; done < count;) {
+      const int y = (first + done) / a.out_width, x = (first + done) % a.out_width;
+      const int run = count - done < a.out_width - x ? count - done : a.out_width - x;
+      f(done, y, x, run);
+      done += run;
+    }
+  }
+
+  // tile<M, V> for every V <= max_vectors and M <= tile_pixels[V].
+  struct Table {
+    TileFn fn[5][kMaxTilePixels + 1] = {};
+    Table() { fill<1, 1>(); }
+    template <int V, int M>
+    void fill() {
+      if constexpr (V <= Micro::kTiling.max_vectors) {
+        if constexpr (M <= Micro::kTiling.tile_pixels[V]) {
+          static_assert(M * V * Micro::kTiling.lanes <= kMaxTilePixels * kMaxTileChannels);
+          fn[V][M] = &Micro::template tile<M, V>;
+          fill<V, M + 1>();
+        } else {
+          fill<V + 1, 1>();
+        }
+      }
+    }
+  };
+};
+
+}  // namespace apot::deploy

@@ -1,0 +1,124 @@
+// One convolution of the integer model (deploy/integer_model.h, ConvOp) prepared for one kernel family:
+// int32 accumulation of codes x weight integers, then requantisation, residual and ReLU (deploy/requant.h),
+// over the engine's layouts (deploy/layout.h: NHWC codes with a zero border in, NHWC int32 stream out).
+//
+// Families (deploy/kernel.h):
+// - shift-add (conv_shift_add.cpp): the reference. It multiplies literally as the accelerator of the
+//   paper's Fig. 3 does, by shifting the activation once per nonzero additive (power-of-two) term of the
+//   weight and adding, and counts the shifts and adds it performs.
+// - scalar (conv_scalar.cpp): multiply-accumulate on the exact integer form (core/codec) in plain C++.
+// - avx2, avx512-vnni (conv_blocked.cpp): an implicit GEMM over the padded NHWC codes with weights
+//   repacked once into register blocks (vpmaddwd; vpdpbusd for uint8 codes, vpdpwssd for int16 ones).
+// Every family gives the same bits for any split of the work between threads
+// (tests/deploy/conv_*_test.cpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/levels.h"
+#include "deploy/acc_quantize.h"
+#include "deploy/act_quantize.h"
+#include "deploy/kernel.h"
+#include "deploy/layout.h"
+
+namespace apot::deploy {
+
+struct ConvShape {
+  CodesLayout in;
+  StreamLayout out;
+  int kernel = 1, stride = 1, padding = 0;
+
+  // The output follows from the input and the window; padding must not exceed the input's stored border
+  // (std::invalid_argument otherwise).
+  static ConvShape make(const CodesLayout& in, int out_channels, int kernel, int stride, int padding);
+  int taps() const { return kernel * kernel; }
+};
+
+// A weight as Fig. 3's datapath sees it: a sign, and the left shift of the activation for each nonzero
+// additive term, so that |integer| = sum of 2^shift (integer = level * 2^s / gamma, core/codec; a term
+// 2^-e of the level is the shift s - e). Zero terms are absent: they cost nothing.
+struct ShiftAddWeight {
+  static constexpr int kMaxTerms = 8;  // an 8-bit level has at most 8 terms (uniform, k = 1)
+  int8_t sign = 0;                     // -1 or +1; 0 for the weight 0
+  uint8_t terms = 0;
+  uint8_t shifts[kMaxTerms] = {};
+};
+// Throws std::invalid_argument if the terms do not add up to the level's integer form.
+ShiftAddWeight shift_add_weight(const LevelSet& set, const Level& level);
+
+// A convolution in the form the kernels prepare from: no model types, exact integers.
+struct ConvLayer {
+  ConvShape shape;
+  std::vector<int32_t> weights;       // integer form, [out][in][kernel][kernel]
+  std::vector<ShiftAddWeight> terms;  // the same weights as Fig. 3's terms (read by the shift-add kernel)
+  std::vector<int32_t> multiplier;    // requant, per output channel (deploy/requant.h)
+  std::vector<uint8_t> shift;
+  std::vector<int32_t> bias;
+  bool relu = false;
+
+  // Decodes the level codes of `set` (one byte per code, the ConvOp layout) into both forms.
+  static ConvLayer from_codes(const ConvShape& shape, const LevelSet& set, const uint8_t* codes,
+                              const int32_t* multiplier, const uint8_t* shift, const int32_t* bias, bool relu);
+};
+
+struct ShiftAddCounts {
+  int64_t shifts = 0, adds = 0;
+  ShiftAddCounts& operator+=(const ShiftAddCounts& o) {
+    shifts += o.shifts;
+    adds += o.adds;
+    return *this;
+  }
+  bool operator==(const ShiftAddCounts& o) const { return shifts == o.shifts && adds == o.adds; }
+};
+
+// An activation quantiser fused into the convolution that produces its stream (deploy/act_quantize.h):
+// the kernel writes its codes from each block of outputs while the block is in L1, instead of a pass of
+// its own over the stored stream.
+struct FusedActQuant {
+  const ActQuantTable* table = nullptr;
+  CodesLayout layout;     // of the codes: the conv's output channels and size, any border and type
+  void* codes = nullptr;  // first image
+  // The same quantiser moved onto the accumulators (deploy/acc_quantize.h), for kernels that use it
+  // when the call has no residual and keeps no stream; may be null.
+  const AccQuantTable* acc = nullptr;
+};
+
+// The rows of fused codes for `pixels` output pixels of one image row, starting at (y, x), channels
+// [channel, channel + channels), from the stream values at `stream` (pixel stride stream_stride).
+ActQuantRows fused_rows(const FusedActQuant& q, int64_t image, int y, int x, int64_t pixels, int channel, int channels,
+                        const int32_t* stream, int64_t stream_stride);
+
+// The buffers of one call: `batch` images each, in the shape's layouts (the residual, when not null,
+// in the output's). The output may be null when only fused quantisers read the stream.
+struct ConvCall {
+  const void* input = nullptr;
+  const int32_t* residual = nullptr;
+  int32_t* output = nullptr;
+  const FusedActQuant* quantizers = nullptr;
+  int quantizer_count = 0;
+  int64_t batch = 0;
+};
+
+class ConvKernel {
+ public:
+  virtual ~ConvKernel() = default;
+  virtual Kernel family() const = 0;
+  // The work of a call in independent items: run() computes items [begin, end) and writes only the
+  // outputs they own, so threads may split the range anywhere.
+  virtual int64_t work_items(int64_t batch) const = 0;
+  // counts: where the shift-add kernel adds what it performed (others leave it alone); may be null.
+  virtual void run(const ConvCall& call, int64_t begin, int64_t end, ShiftAddCounts* counts) const = 0;
+};
+
+// Prepares (repacks) the layer for a resolved family. std::invalid_argument when the family cannot run
+// it: avx2 reads int16 codes only; uint8 codes need weights within int8.
+std::unique_ptr<ConvKernel> make_conv_kernel(Kernel family, const ConvLayer& layer);
+
+// The families, behind make_conv_kernel.
+std::unique_ptr<ConvKernel> make_conv_shift_add(const ConvLayer& layer);
+std::unique_ptr<ConvKernel> make_conv_scalar(const ConvLayer& layer);
+std::unique_ptr<ConvKernel> make_conv_blocked(Kernel family, const ConvLayer& layer);
+
+}  // namespace apot::deploy

@@ -1,0 +1,79 @@
+// Requantisation of a convolution's int32 accumulators to the int32 stream (deploy/integer_model.h,
+// Requant and ConvOp): batch norm and the scales of weights and activations folded into one fixed-point
+// multiplier per output channel, then the residual add and ReLU of the block:
+//   y = sat32(round_shift(int64(acc) * multiplier[c], shift[c]) + bias[c]),
+//   y = sat32(y + residual)   (when the conv has a residual),   y = max(y, 0)   (when relu).
+// The scalar formula below is the reference; the row kernels apply it to a block of outputs, and the SIMD
+// ones must give the same bits (tests/deploy/requant_test.cpp).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "core/cpu_features.h"
+
+namespace apot::deploy {
+
+// (v + 2^(s-1)) >> s, arithmetic; v for s = 0. |v| <= 2^62 and s <= 62 keep the sum inside int64.
+inline int64_t round_shift(int64_t v, int shift) { return shift == 0 ? v : (v + (int64_t{1} << (shift - 1))) >> shift; }
+
+inline int32_t saturate32(int64_t v) {
+  constexpr int64_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
+  return static_cast<int32_t>(v < lo ? lo : v > hi ? hi : v);
+}
+
+inline int32_t requant_one(int32_t acc, int32_t multiplier, int shift, int32_t bias) {
+  return saturate32(round_shift(int64_t{acc} * multiplier, shift) + bias);
+}
+
+// One output of a conv: requant, then the residual (if any) and ReLU (if relu).
+inline int32_t requant_output(int32_t acc, int32_t multiplier, int shift, int32_t bias, const int32_t* residual,
+                              bool relu) {
+  int32_t y = requant_one(acc, multiplier, shift, bias);
+  if (residual != nullptr) y = saturate32(int64_t{y} + *residual);
+  return relu && y < 0 ? 0 : y;
+}
+
+// Per-channel parameters as the kernels read them, widened to int64 so that a SIMD lane loads its
+// channel's values directly: round = 2^(shift - 1) (0 for shift 0).
+struct RequantView {
+  const int64_t* multiplier = nullptr;
+  const int64_t* round = nullptr;
+  const int64_t* shift = nullptr;
+  const int64_t* bias = nullptr;
+};
+
+// Owns the widened parameters of one layer, padded with zeros (outputs 0) up to `padded_channels`.
+class RequantTable {
+ public:
+  RequantTable() = default;
+  // shift[c] <= 62 (deploy/validate.h checks it); throws std::invalid_argument otherwise.
+  RequantTable(const int32_t* multiplier, const uint8_t* shift, const int32_t* bias, int channels, int padded_channels);
+  RequantView view() const { return {multiplier_.data(), round_.data(), shift_.data(), bias_.data()}; }
+
+ private:
+  std::vector<int64_t> multiplier_, round_, shift_, bias_;
+};
+
+// A block of outputs: rows of `channels` accumulators (row stride acc_stride) into rows of the stream
+// (row stride out_stride), the residual (when not null) read with its own row stride.
+struct RequantRows {
+  const int32_t* acc = nullptr;
+  int64_t acc_stride = 0;
+  const int32_t* residual = nullptr;
+  int64_t residual_stride = 0;
+  int32_t* out = nullptr;
+  int64_t out_stride = 0;
+  int64_t rows = 0;
+  int channels = 0;
+  bool relu = false;
+};
+
+void requant_rows_scalar(const RequantView& rq, const RequantRows& r);
+// channels: a multiple of 8 (AVX2) or 16 (AVX-512); the caller checks the CPU.
+void requant_rows_avx2(const RequantView& rq, const RequantRows& r);
+void requant_rows_avx512(const RequantView& rq, const RequantRows& r);
+void requant_rows(IsaLevel isa, const RequantView& rq, const RequantRows& r);
+
+}  // namespace apot::deploy

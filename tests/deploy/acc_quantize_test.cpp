@@ -1,0 +1,134 @@
+// Requantisation + activation quantisation on the accumulators (deploy/acc_quantize.h): the moved
+// thresholds against the two steps they replace (deploy/requant.h, deploy/act_quantize.h) at every
+// boundary, its neighbours and the int32 extremes, for positive, negative and zero multipliers, small
+// and large shifts, saturating biases and ReLU; the AVX-512 kernel against the reference.
+#include "deploy/acc_quantize.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "deploy/requant.h"
+
+namespace apot::deploy {
+namespace {
+
+constexpr int32_t kMin = std::numeric_limits<int32_t>::min(), kMax = std::numeric_limits<int32_t>::max();
+
+struct Layer {
+  std::vector<int32_t> multiplier, bias;
+  std::vector<uint8_t> shift;
+  std::vector<int32_t> thresholds;
+  std::vector<int16_t> values;
+};
+
+Layer random_setup(int channels, int levels, std::mt19937& rng) {
+  Layer s;
+  for (int c = 0; c < channels; ++c) {
+    switch (c % 6) {
+      case 0:
+        s.multiplier.push_back(0);
+        break;
+      case 1:
+        s.multiplier.push_back(-static_cast<int32_t>(rng() % (1u << 30)) - 1);
+        break;
+      case 2:
+        s.multiplier.push_back(c % 12 == 2 ? kMax : kMin);
+        break;
+      default:
+        s.multiplier.push_back(static_cast<int32_t>(rng() % (1u << 30)) + 1);
+    }
+    s.shift.push_back(static_cast<uint8_t>(c % 7 == 0 ? 0 : c % 7 == 1 ? 62 : 20 + rng() % 20));
+    s.bias.push_back(c % 9 == 0 ? kMax : c % 9 == 1 ? kMin : static_cast<int32_t>(rng()) >> (rng() % 16 + 8));
+  }
+  std::set<int32_t> t;
+  while (static_cast<int>(t.size()) < levels - 1) t.insert(static_cast<int32_t>(rng() % (1u << 22)) - (1 << 20));
+  s.thresholds.assign(t.begin(), t.end());
+  for (int j = 0; j < levels; ++j) s.values.push_back(static_cast<int16_t>(j * 3));
+  return s;
+}
+
+TEST(AccQuantize, EqualsRequantThenActQuantize) {
+  std::mt19937 rng(1);
+  for (const int levels : {2, 3, 4, 7, 8, 9, 15, 16}) {
+    for (const bool relu : {false, true}) {
+      const int channels = 36;
+      const Layer s = random_setup(channels, levels, rng);
+      const ActQuantTable act(s.thresholds.data(), s.values.data(), levels);
+      const AccQuantTable table(s.multiplier.data(), s.shift.data(), s.bias.data(), relu, channels, 48, act);
+      for (int c = 0; c < channels; ++c) {
+        std::vector<int32_t> probes = {kMin + 1, kMin + 2, -1, 0, 1, kMax - 1, kMax};
+        for (int j = 0; j < (1 << act.steps) - 1; ++j) {
+          const int32_t b = table.thresholds(c / 16 * 16)[j * 16 + c % 16];
+          for (const int64_t d : {-1, 0, 1}) {
+            const int64_t a = int64_t{b} + d;
+            if (a > kMin && a <= kMax) probes.push_back(static_cast<int32_t>(a) * table.signs(c)[0]);
+          }
+        }
+        for (int i = 0; i < 200; ++i) probes.push_back(static_cast<int32_t>(rng()) >> (rng() % 31));
+        for (const int32_t acc : probes) {
+          if (acc == kMin) continue;  // excluded by the accumulation bound
+          const int32_t y = requant_output(acc, s.multiplier[c], s.shift[c], s.bias[c], nullptr, relu);
+          ASSERT_EQ(acc_quantize_one(table, c, acc), act_quantize_one(act, y))
+              << "levels " << levels << " channel " << c << " acc " << acc << " m " << s.multiplier[c] << " s "
+              << int{s.shift[c]} << " b " << s.bias[c] << " relu " << relu;
+        }
+      }
+    }
+  }
+}
+
+TEST(AccQuantize, SupportsUpTo16Levels) {
+  std::vector<int32_t> t(31);
+  for (int j = 0; j < 31; ++j) t[j] = j;
+  std::vector<int16_t> v(32);
+  for (int j = 0; j < 32; ++j) v[j] = static_cast<int16_t>(j);
+  const ActQuantTable act16(t.data(), v.data(), 16), act17(t.data(), v.data(), 17);
+  EXPECT_TRUE(AccQuantTable::supports(act16));
+  EXPECT_FALSE(AccQuantTable::supports(act17));
+  const int32_t m = 1, b = 0;
+  const uint8_t s = 0;
+  EXPECT_THROW(AccQuantTable(&m, &s, &b, false, 1, 16, act17), std::invalid_argument);
+}
+
+TEST(AccQuantize, Avx512MatchesReference) {
+  if (!cpu_supports(IsaLevel::Avx512Vnni)) GTEST_SKIP() << "no AVX-512";
+  std::mt19937 rng(2);
+  for (const int levels : {2, 3, 5, 8, 9, 16}) {
+    for (const int channels : {1, 15, 16, 17, 40, 64}) {
+      for (const CodeType type : {CodeType::U8, CodeType::S16}) {
+        const Layer s = random_setup(channels, levels, rng);
+        const ActQuantTable act(s.thresholds.data(), s.values.data(), levels);
+        const int padded = (channels + 15) / 16 * 16;
+        const AccQuantTable table(s.multiplier.data(), s.shift.data(), s.bias.data(), levels % 2 == 0, channels, padded,
+                                  act);
+        const int64_t pixels = 37, acc_stride = padded + 16, out_stride = channels + 3;
+        std::vector<int32_t> acc(static_cast<size_t>(pixels * acc_stride));
+        for (int32_t& a : acc)
+          a = rng() % 8 == 0 ? (rng() % 2 ? kMax : kMin + 1) : static_cast<int32_t>(rng()) >> (rng() % 31);
+        const size_t bytes = static_cast<size_t>(pixels * out_stride) * (type == CodeType::U8 ? 1 : 2);
+        std::vector<uint8_t> expected(bytes, 0xAB), got(bytes, 0xAB);
+        AccQuantRows r;
+        r.acc = acc.data();
+        r.acc_stride = acc_stride;
+        r.out_stride = out_stride;
+        r.type = type;
+        r.pixels = pixels;
+        r.channel = 0;
+        r.channels = channels;
+        r.out = expected.data();
+        acc_quantize_scalar(table, r);
+        r.out = got.data();
+        acc_quantize_avx512(table, r);
+        ASSERT_EQ(got, expected) << levels << " levels, " << channels << " channels";
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace apot::deploy

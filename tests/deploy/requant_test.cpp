@@ -1,0 +1,135 @@
+// Requantisation (deploy/requant.h): the formula of deploy/integer_model.h against __int128 arithmetic,
+// and the AVX2 / AVX-512 row kernels against the scalar one, bit for bit, at every extreme.
+#include "deploy/requant.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+namespace apot::deploy {
+namespace {
+
+constexpr int32_t kMin = std::numeric_limits<int32_t>::min(), kMax = std::numeric_limits<int32_t>::max();
+
+int32_t sat(__int128 v) { return static_cast<int32_t>(std::clamp<__int128>(v, kMin, kMax)); }
+
+// The contract, written independently: floor((acc * m + 2^(s-1)) / 2^s) in 128 bits.
+int32_t expected(int32_t acc, int32_t m, int s, int32_t bias, const int32_t* residual, bool relu) {
+  const __int128 p = static_cast<__int128>(acc) * m;
+  int32_t y = sat((s == 0 ? p : (p + (static_cast<__int128>(1) << (s - 1))) >> s) + bias);
+  if (residual != nullptr) y = sat(static_cast<__int128>(y) + *residual);
+  return relu ? std::max(y, 0) : y;
+}
+
+TEST(RoundShift, RoundsHalfUp) {
+  EXPECT_EQ(round_shift(5, 1), 3);    // 2.5 -> 3
+  EXPECT_EQ(round_shift(-5, 1), -2);  // -2.5 -> -2
+  EXPECT_EQ(round_shift(-6, 2), -1);  // -1.5 -> -1
+  EXPECT_EQ(round_shift(-7, 2), -2);  // -1.75 -> -2
+  EXPECT_EQ(round_shift(7, 0), 7);
+  EXPECT_EQ(round_shift(int64_t{1} << 62, 62), 1);
+  EXPECT_EQ(round_shift(-(int64_t{1} << 62), 62), -1);
+  EXPECT_EQ(round_shift(int64_t{1} << 61, 62), 1);     // exactly one half
+  EXPECT_EQ(round_shift(-(int64_t{1} << 61), 62), 0);  // minus one half rounds up
+}
+
+std::vector<int32_t> extremes32() {
+  return {0, 1, -1, 2, -2, 3, 1000, -1000, 1 << 20, -(1 << 20), kMax, kMin, kMax - 1, kMin + 1, 1 << 30, -(1 << 30)};
+}
+
+TEST(Requant, FormulaAtTheExtremes) {
+  for (const int32_t acc : extremes32()) {
+    for (const int32_t m : extremes32()) {
+      for (const int s : {0, 1, 2, 15, 30, 31, 32, 33, 61, 62}) {
+        for (const int32_t bias : {0, 1, -1, kMax, kMin, 12345}) {
+          for (const int32_t r : {0, -1, kMin, kMax, 1 << 30}) {
+            for (const bool relu : {false, true}) {
+              ASSERT_EQ(requant_output(acc, m, s, bias, &r, relu), expected(acc, m, s, bias, &r, relu))
+                  << acc << " " << m << " " << s << " " << bias << " " << r << " " << relu;
+            }
+          }
+          ASSERT_EQ(requant_one(acc, m, s, bias), expected(acc, m, s, bias, nullptr, false));
+        }
+      }
+    }
+  }
+}
+
+TEST(Requant, SaturatesBeforeTheResidual) {
+  // acc x m = 2^32 - 2 saturates to 2^31 - 1 first; the residual then brings it down to -1.
+  const int32_t r = kMin;
+  EXPECT_EQ(requant_output(2, kMax, 0, 0, &r, false), -1);
+}
+
+TEST(RequantTable, RefusesShiftsAbove62) {
+  const int32_t m = 1, b = 0;
+  const uint8_t ok = 62, bad = 63;
+  EXPECT_NO_THROW(RequantTable(&m, &ok, &b, 1, 16));
+  EXPECT_THROW(RequantTable(&m, &bad, &b, 1, 16), std::invalid_argument);
+}
+
+// Rows of accumulators and channels of parameters drawn from the extremes and at random.
+struct RowsCase {
+  int rows, channels;
+  bool residual, relu;
+};
+
+void check_isa(IsaLevel isa, int lanes) {
+  if (!cpu_supports(isa)) GTEST_SKIP() << to_string(isa) << " not supported";
+  std::mt19937 rng(3);
+  const std::vector<int32_t> ext = extremes32();
+  const auto draw = [&](bool extreme) {
+    return extreme ? ext[rng() % ext.size()] : static_cast<int32_t>(rng()) >> (rng() % 32);
+  };
+  for (const RowsCase rc :
+       {RowsCase{1, lanes, false, false}, RowsCase{7, lanes, true, false}, RowsCase{5, 2 * lanes, true, true},
+        RowsCase{33, 3 * lanes, false, true}, RowsCase{64, 4 * lanes, true, true}}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<int32_t> multiplier(rc.channels), bias(rc.channels);
+      std::vector<uint8_t> shift(rc.channels);
+      for (int c = 0; c < rc.channels; ++c) {
+        multiplier[c] = draw(rng() % 3 == 0);
+        bias[c] = draw(rng() % 3 == 0);
+        shift[c] = static_cast<uint8_t>(rng() % 4 == 0 ? (rng() % 2 ? 0 : 62) : rng() % 63);
+      }
+      const RequantTable table(multiplier.data(), shift.data(), bias.data(), rc.channels, rc.channels);
+      const int64_t acc_stride = rc.channels + lanes, out_stride = rc.channels + 2 * lanes;  // wider rows
+      const int64_t residual_stride = rc.channels + 3 * lanes;
+      std::vector<int32_t> acc(rc.rows * acc_stride), residual(rc.rows * residual_stride);
+      for (int32_t& a : acc) a = draw(rng() % 3 == 0);
+      for (int32_t& r : residual) r = draw(rng() % 3 == 0);
+      std::vector<int32_t> expect(rc.rows * out_stride, 7), got(rc.rows * out_stride, 7);
+      RequantRows rows;
+      rows.acc = acc.data();
+      rows.acc_stride = acc_stride;
+      rows.residual = rc.residual ? residual.data() : nullptr;
+      rows.residual_stride = residual_stride;
+      rows.out_stride = out_stride;
+      rows.rows = rc.rows;
+      rows.channels = rc.channels;
+      rows.relu = rc.relu;
+      rows.out = expect.data();
+      requant_rows_scalar(table.view(), rows);
+      rows.out = got.data();
+      requant_rows(isa, table.view(), rows);
+      ASSERT_EQ(got, expect) << rc.rows << " x " << rc.channels;
+      for (int64_t i = 0; i < rc.rows; ++i) {
+        for (int c = 0; c < rc.channels; ++c) {
+          ASSERT_EQ(expect[i * out_stride + c],
+                    expected(acc[i * acc_stride + c], multiplier[c], shift[c], bias[c],
+                             rc.residual ? &residual[i * residual_stride + c] : nullptr, rc.relu));
+        }
+      }
+    }
+  }
+}
+
+TEST(RequantRows, Avx2MatchesScalar) { check_isa(IsaLevel::Avx2, 8); }
+TEST(RequantRows, Avx512MatchesScalar) { check_isa(IsaLevel::Avx512Vnni, 16); }
+
+}  // namespace
+}  // namespace apot::deploy
