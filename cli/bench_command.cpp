@@ -1,5 +1,7 @@
 // `apot bench train-step`: training steps of several precisions timed side by side in one process,
 // printed as ratios to full precision (a machine's noise affects them alike).
+// `apot bench engine`: images/s of the integer engine against LibTorch's fp32 eval of the same
+// architecture, interleaved in one process (issue 4's end-to-end target).
 #include <algorithm>
 #include <chrono>
 #include <sstream>
@@ -8,6 +10,8 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "deploy/engine.h"
+#include "deploy/export.h"
 
 namespace apot::cli {
 
@@ -41,11 +45,82 @@ std::vector<int64_t> parse_shape(const std::string& text) {
   return dims;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <typename Fn>
+double seconds_of(Fn&& fn) {
+  const auto start = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void add_bench_engine(CLI::App& bench) {
+  auto* c = bench.add_subcommand("engine", "images/s: the integer engine against LibTorch fp32 eval, side by side");
+  auto model = std::make_shared<ModelFlags>();
+  auto batches = std::make_shared<std::string>("1,64");
+  auto reps = std::make_shared<int>(10);
+  auto input = std::make_shared<std::string>("1x28x28");
+  auto kernel = std::make_shared<std::string>("auto");
+  model->bits = 4;
+  model->add_to(*c);
+  c->add_option("--batch-sizes", *batches, "comma-separated batch sizes")->capture_default_str();
+  c->add_option("--reps", *reps, "timed repetitions per batch size and side (after one warm-up)")->capture_default_str();
+  c->add_option("--input", *input, "input shape CxHxW")->capture_default_str();
+  c->add_option("--kernel", *kernel, "engine kernel: auto | shift-add | scalar | avx2 | avx512-vnni")->capture_default_str();
+  c->callback([=] {
+    set_threads(model->threads);
+    const std::vector<int> sizes = parse_int_list(*batches, "--batch-sizes");
+    const std::vector<int64_t> shape = parse_shape(*input);
+    if (*reps < 1) throw std::invalid_argument("--reps must be >= 1");
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(0);
+    // The quantised network with batch-norm statistics from a few random batches, exported; and the
+    // same architecture at full precision. Speed does not depend on the weights' values.
+    models::NetworkOptions options;
+    options.in_channels = shape[0];
+    options.quant = model->quant_config();
+    auto quantised = models::make_network(model->arch, options);
+    quantised->train();
+    for (int i = 0; i < 2; ++i) quantised->forward(torch::randn({8, shape[0], shape[1], shape[2]}));
+    deploy::ExportOptions export_options;
+    export_options.in_channels = static_cast<int>(shape[0]);
+    export_options.height = static_cast<int>(shape[1]);
+    export_options.width = static_cast<int>(shape[2]);
+    export_options.input_range = 4;
+    const deploy::IntegerModel integer_model = deploy::export_model(*quantised, export_options);
+    deploy::EngineOptions engine_options;
+    engine_options.kernel = deploy::parse_kernel(*kernel);
+    engine_options.threads = model->threads;
+    deploy::Engine engine(integer_model, engine_options);
+    options.quant = model->quant_config(32, 32);
+    auto fp32 = models::make_network(model->arch, options);
+    fp32->eval();
+    fmt::print("{} {}, input {}, {} threads; engine kernel {}; medians of {} interleaved repetitions\n", model->arch,
+               integer_model.description, *input, at::get_num_threads(), engine.kernel_name(), *reps);
+    for (int batch : sizes) {
+      const torch::Tensor x = torch::randn({batch, shape[0], shape[1], shape[2]}).clamp(-4, 4).contiguous();
+      std::vector<double> engine_s, torch_s;
+      for (int r = 0; r <= *reps; ++r) {
+        const double e = seconds_of([&] { engine.run(x.data_ptr<float>(), batch); });
+        const double t = seconds_of([&] { fp32->forward(x); });
+        if (r > 0) engine_s.push_back(e), torch_s.push_back(t);  // repetition 0 warms up
+      }
+      const double e = median(engine_s), t = median(torch_s);
+      fmt::print("batch {:>3}: engine {:8.1f} images/s, libtorch fp32 {:8.1f} images/s, engine/libtorch-fp32: {:.2f}\n",
+                 batch, batch / e, batch / t, t / e);
+    }
+  });
+}
+
 }  // namespace
 
 void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "benchmarks that print ratios measured side by side");
   bench->require_subcommand(1);
+  add_bench_engine(*bench);
   auto* c = bench->add_subcommand("train-step", "seconds per training step (forward, backward, SGD) for each --bits");
   auto model = std::make_shared<ModelFlags>();
   auto bits = std::make_shared<std::string>("32,4,2");
@@ -89,11 +164,11 @@ void add_bench_command(CLI::App& app) {
       configs.push_back(std::move(config));
     }
     auto step = [&](Config& config) {
-      const auto start = std::chrono::steady_clock::now();
-      config.sgd->zero_grad();
-      torch::cross_entropy_loss(config.net->forward(x), y).backward();
-      config.sgd->step();
-      return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      return seconds_of([&] {
+        config.sgd->zero_grad();
+        torch::cross_entropy_loss(config.net->forward(x), y).backward();
+        config.sgd->step();
+      });
     };
     for (Config& config : configs) step(config);  // warm-up: allocations, first touch
     for (int s = 0; s < *steps; ++s) {
@@ -101,10 +176,9 @@ void add_bench_command(CLI::App& app) {
     }
     std::vector<std::pair<std::string, double>> results;
     for (Config& config : configs) {
-      std::sort(config.seconds.begin(), config.seconds.end());
-      const double median = config.seconds[config.seconds.size() / 2];
-      results.emplace_back(config.name, median);
-      fmt::print("{:>8}: {:.3f} s/step (median of {})\n", config.name, median, config.seconds.size());
+      const double m = median(config.seconds);
+      results.emplace_back(config.name, m);
+      fmt::print("{:>8}: {:.3f} s/step (median of {})\n", config.name, m, config.seconds.size());
     }
     for (const auto& [name, seconds] : results) {
       if (name == "fp32") continue;

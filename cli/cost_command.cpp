@@ -13,6 +13,8 @@
 #include "cli/commands.h"
 #include "core/cost.h"
 #include "core/network_spec.h"
+#include "deploy/model_cost.h"
+#include "deploy/model_file.h"
 
 namespace apot::cli {
 
@@ -28,6 +30,7 @@ struct CostCommandOptions {
   std::string input;  // CxHxW; empty: the arch's own
   int classes = 0;    // when not given: the arch's own
   bool json = false;
+  std::string model;  // an exported .apot file: count its own weights' shift-adds instead
 };
 
 // Quantised 2..8 bits, or full precision; model_cost() checks again, this names the option.
@@ -119,16 +122,48 @@ void print_table(const NetworkSpec& net, const CostOptions& options, const Model
   fmt::print("FixOPs: {:.1f} M (one FixOP = 64 binary operations, an 8-bit x 8-bit multiply)\n", cost.fixops / 1e6);
 }
 
+// Shift-adds of an exported model's own weights, per layer and in total, against the worst case.
+void print_model_shift_adds(const std::string& path, bool json) {
+  const deploy::IntegerModel model = deploy::load_model(path);
+  const std::vector<deploy::LayerShiftAdds> layers = deploy::model_shift_adds(model);
+  ShiftAddCount total;
+  for (const auto& l : layers) total += l.count;
+  if (json) {
+    nlohmann::json j{{"model", path}, {"arch", model.arch}, {"quantization", model.description},
+                     {"weights", total.weights}, {"zero_weights", total.zero_weights}, {"terms", total.terms},
+                     {"shift_adds", total.shift_adds}, {"worst_case_shift_adds", total.worst_case_shift_adds}};
+    j["layers"] = nlohmann::json::array();
+    for (const auto& l : layers) {
+      j["layers"].push_back({{"name", l.layer.name}, {"levels", l.levels}, {"weights", l.count.weights},
+                             {"zero_weights", l.count.zero_weights}, {"terms", l.count.terms},
+                             {"shift_adds", l.count.shift_adds}, {"worst_case_shift_adds", l.count.worst_case_shift_adds}});
+    }
+    fmt::print("{}\n", j.dump(2));
+    return;
+  }
+  fmt::print("{}: {} ({}), shift-adds per image from its own weights (Fig. 3: one shift and one add per nonzero "
+             "term)\n\n", path, model.arch, model.description);
+  fmt::print("{:<24} {:<34} {:>9} {:>8} {:>14} {:>14} {:>7}\n", "layer", "levels", "weights", "zeros", "shift-adds",
+             "worst case", "share");
+  auto row = [](const std::string& name, const std::string& levels, const ShiftAddCount& c) {
+    fmt::print("{:<24} {:<34} {:>9} {:>8} {:>14} {:>14} {:>6.1f}%\n", name, levels, c.weights, c.zero_weights,
+               c.shift_adds, c.worst_case_shift_adds,
+               c.worst_case_shift_adds ? 100.0 * static_cast<double>(c.shift_adds) / static_cast<double>(c.worst_case_shift_adds) : 0.0);
+  };
+  for (const auto& l : layers) row(l.layer.name, l.levels, l.count);
+  row("total", "", total);
+}
+
 }  // namespace
 
 void add_cost_command(CLI::App& app) {
   auto o = std::make_shared<CostCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
       "cost", "Model size and FixOPs of an architecture (paper section 4.1, Table 1; docs/cost-model.md)");
-  cmd->add_option("--arch", o->arch, "resnet20/32/44/56/110 (CIFAR) or resnet18/34/50 (ImageNet)")->required();
+  cmd->add_option("--arch", o->arch, "resnet20/32/44/56/110 (CIFAR) or resnet18/34/50 (ImageNet)");
   cmd->add_option("--bits", o->bits, "weight bit-width b, sign included (2..8, or 32 for full precision)")
-      ->check(kBitWidth)
-      ->required();
+      ->check(kBitWidth);
+  cmd->add_option("--model", o->model, "an exported .apot model: the shift-adds its own weights need");
   cmd->add_option("--act-bits", o->act_bits, "activation bit-width (default: --bits)")->check(kBitWidth);
   cmd->add_option("--scheme", o->scheme, "apot, uniform, pot or lloyd")
       ->check(CLI::IsMember({"apot", "uniform", "pot", "lloyd"}))
@@ -144,6 +179,12 @@ void add_cost_command(CLI::App& app) {
   cmd->add_option("--classes", o->classes, "classes of the last layer (default: 10 CIFAR, 1000 ImageNet)");
   cmd->add_flag("--json", o->json, "print JSON with model_size_mb, fixops and per-layer detail");
   cmd->callback([o, cmd] {
+    if (!o->model.empty()) {
+      if (cmd->count("--arch") || cmd->count("--bits")) throw std::invalid_argument("--model reads arch and bits from the file: drop --arch and --bits");
+      print_model_shift_adds(o->model, o->json);
+      return;
+    }
+    if (o->arch.empty() || !cmd->count("--bits")) throw std::invalid_argument("cost needs --arch and --bits (or --model FILE)");
     const InputShape input = o->input.empty() ? default_input(o->arch) : parse_input(o->input);
     const NetworkSpec net = network_spec(o->arch, input.channels, input.h, input.w,
                                          cmd->count("--classes") > 0 ? o->classes : default_classes(o->arch));

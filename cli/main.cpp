@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
   apot::cli::add_eval_command(app);
   apot::cli::add_predict_command(app);
   apot::cli::add_bench_command(app);
+  apot::cli::add_export_command(app);
+  apot::cli::add_run_command(app);
+  apot::cli::add_verify_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "data/datasets.h"
+
 namespace apot::cli {
 
 void ModelFlags::add_to(CLI::App& c, bool with_bits) {
@@ -42,6 +44,21 @@ qat::QuantConfig ModelFlags::quant_config(int weight_bits, int activation_bits) 
   c.reference_compat = reference_compat;
   c.validate();
   return c;
+}
+
+void DataFlags::add_to(CLI::App& c) {
+  c.add_option("--dataset", dataset, "fashion-mnist | mnist | cifar10")->capture_default_str();
+  c.add_option("--data-dir", data_dir, "where the dataset's files are (default: fashion-mnist's Debian package)");
+}
+
+std::shared_ptr<models::Network> build_network(const ModelFlags& flags, const std::string& dataset, uint64_t seed) {
+  const data::DatasetShape shape = data::dataset_shape(dataset);
+  models::NetworkOptions options;
+  options.in_channels = shape.channels;
+  options.num_classes = shape.classes;
+  options.quant = flags.quant_config();
+  torch::manual_seed(seed);  // the initial weights
+  return models::make_network(flags.arch, options);
 }
 
 void set_threads(int threads) {

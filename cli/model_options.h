@@ -26,6 +26,17 @@ struct ModelFlags {
   qat::QuantConfig quant_config(int weight_bits, int act_bits) const;
 };
 
+// Which dataset a command reads (or takes the input shape and normalisation from).
+struct DataFlags {
+  std::string dataset = "fashion-mnist";
+  std::string data_dir;
+  void add_to(CLI::App& command);
+};
+
+// The network the flags describe, shaped for the dataset's images and classes, with initial weights
+// drawn from `seed`.
+std::shared_ptr<models::Network> build_network(const ModelFlags& flags, const std::string& dataset, uint64_t seed = 0);
+
 // LibTorch starts with one thread here: use all cores unless told otherwise.
 void set_threads(int threads);
 

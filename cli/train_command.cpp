@@ -14,29 +14,6 @@
 
 namespace apot::cli {
 
-namespace {
-
-struct DataFlags {
-  std::string dataset = "fashion-mnist";
-  std::string data_dir;
-  void add_to(CLI::App& c) {
-    c.add_option("--dataset", dataset, "fashion-mnist | mnist | cifar10")->capture_default_str();
-    c.add_option("--data-dir", data_dir, "where the dataset's files are (default: fashion-mnist's Debian package)");
-  }
-};
-
-std::shared_ptr<models::Network> build(const ModelFlags& m, const std::string& dataset, uint64_t seed) {
-  const data::DatasetShape shape = data::dataset_shape(dataset);
-  models::NetworkOptions options;
-  options.in_channels = shape.channels;
-  options.num_classes = shape.classes;
-  options.quant = m.quant_config();
-  torch::manual_seed(seed);  // the initial weights
-  return models::make_network(m.arch, options);
-}
-
-}  // namespace
-
 void add_train_command(CLI::App& app) {
   auto* c = app.add_subcommand("train", "quantisation-aware training (APoT + RCF + WN by default)");
   auto model = std::make_shared<ModelFlags>();
@@ -66,7 +43,7 @@ void add_train_command(CLI::App& app) {
     options.data_dir = dataf->data_dir;
     options.lr_schedule = train::parse_lr_schedule(*schedule);
     options.progress_bar = ::isatty(STDERR_FILENO);
-    auto net = build(*model, options.dataset, options.seed);
+    auto net = build_network(*model, options.dataset, options.seed);
     fmt::print("training {} {} on {} for {} epochs, {} threads\n", net->arch(), net->options().quant.describe(),
                options.dataset, options.epochs, at::get_num_threads());
     const train::TrainResult r = train::train(*net, options, [](const std::string& line) {
@@ -90,7 +67,7 @@ void add_eval_command(CLI::App& app) {
   c->add_option("--test-limit", *limit, "use only the first N test images");
   c->callback([=] {
     set_threads(model->threads);
-    auto net = build(*model, dataf->dataset, 0);
+    auto net = build_network(*model, dataf->dataset, 0);
     models::load_state_dict(*net, models::read_state_dict(*checkpoint), *checkpoint);
     data::ImageSet test = data::load_dataset(dataf->dataset, dataf->data_dir, /*train=*/false);
     if (*limit) test = data::subset(test, 0, *limit);

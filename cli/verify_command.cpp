@@ -1,0 +1,124 @@
+// `apot verify`: the fake-quant network (LibTorch) and the integer engine on the same data; top-1
+// agreement and the largest logit difference (issue 4).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "cli/test_batches.h"
+#include "deploy/agreement.h"
+#include "deploy/engine.h"
+#include "deploy/model_file.h"
+#include "models/state_dict.h"
+#include "models/torch_io.h"
+
+namespace apot::cli {
+
+namespace {
+
+void print_agreement(const std::string& a, const std::string& b, const deploy::Agreement& r) {
+  fmt::print("{} vs {}: {} images, same top-1 on {} ({:.2f}%), largest logit difference {:.3g} (logits up to {:.3g})\n",
+             a, b, r.images, r.same_top1, r.agreement_percent(), r.max_logit_diff, r.max_abs_logit);
+  if (r.labelled) {
+    fmt::print("  top-1 accuracy: {} {:.2f}%, {} {:.2f}%\n", a, 100.0 * static_cast<double>(r.a_correct) / static_cast<double>(r.labelled),
+               b, 100.0 * static_cast<double>(r.b_correct) / static_cast<double>(r.labelled));
+  }
+  if (!r.disagreeing.empty()) fmt::print("  images whose top-1 differs: {}{}\n", fmt::join(r.disagreeing, ", "),
+                                         r.images - r.same_top1 > static_cast<int64_t>(r.disagreeing.size()) ? ", ..." : "");
+}
+
+// x on the engine's input grid (deploy/integer_model.h, InputQuant: round half away from zero), so the
+// fake-quant network sees exactly the input the engine computes with.
+torch::Tensor on_input_grid(const torch::Tensor& x, double scale) {
+  return torch::sign(x) * torch::floor(x.abs() / scale + 0.5) * scale;
+}
+
+}  // namespace
+
+void add_verify_command(CLI::App& app) {
+  auto* c = app.add_subcommand("verify", "the fake-quant network against the integer engine on the same data");
+  auto flags = std::make_shared<ModelFlags>();
+  auto checkpoint = std::make_shared<std::string>();
+  auto model_path = std::make_shared<std::string>();
+  auto input = std::make_shared<std::string>();
+  auto reference = std::make_shared<std::string>();
+  auto dataf = std::make_shared<DataFlags>();
+  auto limit = std::make_shared<size_t>(0);
+  auto batch = std::make_shared<int64_t>(100);
+  flags->add_to(*c);
+  c->add_option("--checkpoint", *checkpoint, "the state_dict the model was exported from")->required();
+  c->add_option("--model", *model_path, "the .apot file apot export wrote")->required();
+  c->add_option("--input", *input, "a tensor file (torch.save) to compare on, instead of a dataset");
+  c->add_option("--reference", *reference, "logits saved elsewhere for --input (torch.save), e.g. the reference implementation's");
+  dataf->add_to(*c);
+  c->add_option("--limit", *limit, "use only the first N test images");
+  c->add_option("--batch-size", *batch)->capture_default_str();
+  c->callback([=] {
+    set_threads(flags->threads);
+    const deploy::IntegerModel model = deploy::load_model(*model_path);
+    models::NetworkOptions options;
+    options.in_channels = model.in_channels;
+    options.num_classes = model.num_classes;
+    options.quant = flags->quant_config();
+    auto net = models::make_network(flags->arch, options);
+    models::load_state_dict(*net, models::read_state_dict(*checkpoint), *checkpoint);
+    net->eval();
+    torch::NoGradGuard no_grad;
+    deploy::EngineOptions engine_options;
+    engine_options.threads = flags->threads;
+    deploy::Engine engine(model, engine_options);
+    const int classes = model.num_classes;
+    // Logits of the fake-quant network on x, or on x moved onto the engine's int16 input grid.
+    auto fake_quant = [&](const float* x, int64_t n, bool on_grid) {
+      torch::Tensor in = torch::from_blob(const_cast<float*>(x), {n, model.in_channels, model.height, model.width});
+      if (on_grid) in = on_input_grid(in, model.input.scale);
+      const torch::Tensor logits = net->forward(in).contiguous();
+      return std::vector<float>(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
+    };
+    // The engine against the network on the same input, and on the input the engine quantised: the
+    // second isolates the integer arithmetic, the first adds the input quantiser (the network is
+    // discontinuous: moving its input by one grid step changes it about as much).
+    // The third comparison is the network against itself on the two inputs: its own sensitivity.
+    deploy::Agreement fake_vs_engine, grid_vs_engine, fake_vs_grid;
+    auto compare = [&](const float* x, int64_t n, const int64_t* labels) {
+      const std::vector<float> integer = engine.run(x, n);
+      const std::vector<float> fake = fake_quant(x, n, false), grid = fake_quant(x, n, true);
+      fake_vs_engine.add(fake.data(), integer.data(), n, classes, labels);
+      grid_vs_engine.add(grid.data(), integer.data(), n, classes, labels);
+      fake_vs_grid.add(fake.data(), grid.data(), n, classes, labels);
+      return std::pair{fake, integer};
+    };
+    auto report = [&] {
+      print_agreement("fake-quant", "engine", fake_vs_engine);
+      print_agreement("fake-quant on the engine's int16 input", "engine", grid_vs_engine);
+      print_agreement("fake-quant", "fake-quant on the engine's int16 input", fake_vs_grid);
+    };
+    if (!input->empty()) {
+      const torch::Tensor x = models::read_tensor(*input).to(torch::kFloat).contiguous();
+      if (x.dim() != 4 || x.size(1) != model.in_channels || x.size(2) != model.height || x.size(3) != model.width) {
+        throw std::invalid_argument(fmt::format("{}: expected N x {} x {} x {}, got shape {}", *input, model.in_channels,
+                                                model.height, model.width, fmt::join(x.sizes().vec(), "x")));
+      }
+      const auto [fake, integer] = compare(x.data_ptr<float>(), x.size(0), nullptr);
+      report();
+      if (!reference->empty()) {
+        const torch::Tensor ref = models::read_tensor(*reference).to(torch::kFloat).contiguous();
+        if (ref.dim() != 2 || ref.size(0) != x.size(0) || ref.size(1) != classes) {
+          throw std::invalid_argument(fmt::format("{}: expected {} x {} logits, got shape {}", *reference, x.size(0), classes,
+                                                  fmt::join(ref.sizes().vec(), "x")));
+        }
+        deploy::Agreement ref_vs_engine, ref_vs_fake;
+        ref_vs_engine.add(ref.data_ptr<float>(), integer.data(), x.size(0), classes);
+        ref_vs_fake.add(ref.data_ptr<float>(), fake.data(), x.size(0), classes);
+        print_agreement("reference", "engine", ref_vs_engine);
+        print_agreement("reference", "fake-quant", ref_vs_fake);
+      }
+      return;
+    }
+    for_each_test_batch(model, dataf->dataset, dataf->data_dir, *limit, *batch,
+                        [&](const float* x, const int64_t* labels, int64_t n) { compare(x, n, labels); });
+    report();
+  });
+}
+
+}  // namespace apot::cli

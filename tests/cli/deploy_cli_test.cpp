@@ -1,0 +1,99 @@
+// `apot export`, `run`, `verify` and `cost --model` end to end on the reference implementation's 4-bit
+// ResNet-20 (../shared/testdata/reference-resnet20): the integer engine keeps the reference's top-1, and
+// bad files and flags get one clear line.
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "models/torch_io.h"
+#include "tests/cli/run_apot.h"
+
+namespace apot::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kDir = std::string(APOT_TESTDATA_DIR) + "/reference-resnet20/";
+const std::string kModelFlags = " --arch resnet20 --bits 4 --reference-compat --checkpoint " + kDir + "res20_4bit.pt";
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()))).string();
+}
+
+class DeployCli : public ::testing::Test {
+ protected:
+  // The reference's input is N(0, 1) noise, so the input range is set to cover it.
+  void SetUp() override {
+    const RunResult r = run_apot("export" + kModelFlags + " --dataset cifar10 --input-range 6 --out " + model_);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("bits per weight"));
+    EXPECT_THAT(r.err, HasSubstr("clamped"));  // one conv1 weight beyond the reference's 8-bit range
+  }
+  void TearDown() override { std::filesystem::remove(model_); }
+  const std::string model_ = temp_path("apot_deploy_cli.apot");
+};
+
+TEST_F(DeployCli, RunKeepsTheReferenceTop1WithEveryKernel) {
+  const torch::Tensor expected = models::read_tensor(kDir + "res20_4bit_logits.pt");
+  for (const std::string kernel : {"auto", "shift-add", "scalar"}) {
+    const std::string out = temp_path("apot_deploy_cli_logits.pt");
+    const RunResult r = run_apot("run " + model_ + " --kernel " + kernel + " --input " + kDir + "input.pt --output " + out);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const torch::Tensor logits = models::read_tensor(out);
+    std::filesystem::remove(out);
+    ASSERT_EQ(logits.sizes(), expected.sizes());
+    EXPECT_TRUE(logits.argmax(1).equal(expected.argmax(1))) << kernel << "\n" << logits << "\n" << expected;
+  }
+}
+
+TEST_F(DeployCli, VerifyReportsAgreementWithTheReference) {
+  const RunResult r = run_apot("verify" + kModelFlags + " --model " + model_ + " --input " + kDir + "input.pt --reference " +
+                               kDir + "res20_4bit_logits.pt");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("reference vs engine: 4 images, same top-1 on 4 (100.00%)"));
+  EXPECT_THAT(r.out, HasSubstr("fake-quant vs engine: 4 images"));
+}
+
+TEST_F(DeployCli, CostCountsTheModelsOwnShiftAdds) {
+  const nlohmann::json j = run_apot_json("cost --model " + model_);
+  EXPECT_EQ(j["arch"], "resnet20");
+  EXPECT_GT(j["shift_adds"].get<int64_t>(), 0);
+  EXPECT_LT(j["shift_adds"].get<int64_t>(), j["worst_case_shift_adds"].get<int64_t>());
+  EXPECT_EQ(j["layers"].size(), 22u);  // 21 convs and the fc
+}
+
+TEST_F(DeployCli, DamagedFilesAndBadInputAreClearErrors) {
+  std::string bytes;
+  {
+    std::ifstream in(model_, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string damaged = temp_path("apot_deploy_cli_damaged.apot");
+  std::ofstream(damaged, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  RunResult r = run_apot("run " + damaged + " --input " + kDir + "input.pt --output /dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(damaged));
+  bytes[bytes.size() / 2] ^= 0x40;
+  std::ofstream(damaged, std::ios::binary) << bytes;
+  r = run_apot("run " + damaged + " --input " + kDir + "input.pt --output /dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("corrupt"));
+  std::filesystem::remove(damaged);
+
+  r = run_apot("run " + kDir + "input.pt --input " + kDir + "input.pt --output /dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("not an apot model file"));
+  // Its input range is 6: the reference batch fits, a batch of 100s does not.
+  r = run_apot("run " + model_ + " --input " + kDir + "res20_4bit_logits.pt --output /dev/null");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("expected N x 3 x 32 x 32"));
+  r = run_apot("export --arch resnet20 --bits 32 --checkpoint " + kDir + "res20_32bit.pt --dataset cifar10 --out " + damaged);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("conv1"));
+  EXPECT_FALSE(std::filesystem::exists(damaged));
+}
+
+}  // namespace
+}  // namespace apot::test
