@@ -48,6 +48,17 @@ void MomentumSgd::set_lr_factor(double factor) {
 
 double MomentumSgd::lr(size_t group) const { return groups_.at(group).lr; }
 
+void MomentumSgd::reflect_negative(size_t group) {
+  torch::NoGradGuard no_grad;
+  Group& g = groups_.at(group);
+  for (size_t i = 0; i < g.params.size(); ++i) {
+    torch::Tensor& p = g.params[i].second;
+    const torch::Tensor sign = torch::where(p < 0, torch::full_like(p, -1), torch::ones_like(p));
+    p.mul_(sign);
+    if (buffers_[group][i].defined()) buffers_[group][i].mul_(sign);
+  }
+}
+
 models::StateDict MomentumSgd::state() const {
   models::StateDict state;
   for (size_t gi = 0; gi < groups_.size(); ++gi) {

@@ -29,6 +29,11 @@ class MomentumSgd {
   void set_lr_factor(double factor);
   double lr(size_t group) const;
 
+  // Mirrors every negative element of the group's parameters, and its momentum, to positive. For a
+  // parameter the loss sees only through its magnitude, training from -p mirrors training from p step
+  // for step (momentum and weight decay included), so this changes nothing but the sign.
+  void reflect_negative(size_t group);
+
   // "momentum.<param name>" -> buffer, for checkpoints; load restores them (strict about names and shapes).
   models::StateDict state() const;
   void load_state(const models::StateDict& state, const std::string& source);

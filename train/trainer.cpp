@@ -4,7 +4,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -23,16 +22,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr size_t kWeightAlphaGroup = 1;  // the optimiser's group of weight thresholds
+
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-bool is_alpha(const std::string& name) {
-  return name.size() >= 9 && (name.compare(name.size() - 9, 9, "act_alpha") == 0 || name.compare(name.size() - 9, 9, "wgt_alpha") == 0);
+bool ends_with(const std::string& name, const char* suffix) {
+  const size_t n = std::char_traits<char>::length(suffix);
+  return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
 }
+bool is_alpha(const std::string& name) { return ends_with(name, "act_alpha") || ends_with(name, "wgt_alpha"); }
 
-double lr_factor(LrSchedule schedule, int epoch, int epochs) {
-  if (schedule == LrSchedule::Cosine) return 0.5 * (1 + std::cos(M_PI * epoch / epochs));
-  // Step: x0.1 at half and at three quarters of the run (the reference's 150 / 225 of 300).
-  return epoch < epochs / 2 ? 1.0 : epoch < epochs * 3 / 4 ? 0.1 : 0.01;
+double lr_factor(const TrainOptions& o, int epoch) {
+  if (o.lr_schedule == LrSchedule::Cosine) return 0.5 * (1 + std::cos(M_PI * epoch / o.epochs));
+  // Step: x0.1 at each milestone; by default at half and at three quarters of the run (the reference's
+  // 150 / 225 of 300).
+  const std::vector<int> milestones = o.lr_milestones.empty() ? std::vector<int>{o.epochs / 2, o.epochs * 3 / 4} : o.lr_milestones;
+  double factor = 1;
+  for (int m : milestones) factor *= epoch >= m ? 0.1 : 1.0;
+  return factor;
 }
 
 data::ImageSet load_split(const TrainOptions& o, bool train) {
@@ -53,34 +60,6 @@ Batch make_batch(const data::ImageSet& set, const std::vector<size_t>& indices, 
   data::fill_batch(set, indices, begin, count, norm, augment, augment_seed, b.images.data_ptr<float>(),
                    b.labels.data_ptr<int64_t>());
   return b;
-}
-
-const char* kMetricsHeader = "epoch,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds";
-
-std::string metrics_csv(const std::vector<EpochMetrics>& rows) {
-  std::string csv = std::string(kMetricsHeader) + "\n";
-  for (const EpochMetrics& m : rows) {
-    csv += fmt::format("{},{:.6g},{:.6f},{:.4f},{:.6f},{:.4f},{:.2f}\n", m.epoch, m.lr, m.train_loss, m.train_accuracy,
-                       m.test_loss, m.test_accuracy, m.seconds);
-  }
-  return csv;
-}
-
-std::vector<EpochMetrics> read_metrics(const std::string& path, int epochs_done) {
-  std::vector<EpochMetrics> rows;
-  std::istringstream in(read_file(path));
-  std::string line;
-  std::getline(in, line);
-  while (std::getline(in, line) && static_cast<int>(rows.size()) < epochs_done) {
-    EpochMetrics m;
-    char comma;
-    std::istringstream fields(line);
-    fields >> m.epoch >> comma >> m.lr >> comma >> m.train_loss >> comma >> m.train_accuracy >> comma >> m.test_loss >>
-        comma >> m.test_accuracy >> comma >> m.seconds;
-    if (!fields) throw std::runtime_error(fmt::format("{}: malformed line '{}'", path, line));
-    rows.push_back(m);
-  }
-  return rows;
 }
 
 void check_shapes(const models::Network& net, const data::ImageSet& set, const std::string& dataset) {
@@ -120,6 +99,18 @@ EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data:
   return r;
 }
 
+std::vector<std::string> load_initialisation(models::Network& net, const std::string& checkpoint) {
+  // Weights (and thresholds, where the checkpoint has them) first, then the quantisers' derived state
+  // from those weights, then the checkpoint's thresholds again over the derived ones.
+  const models::StateDict init = models::read_state_dict(checkpoint);
+  const auto missing = models::load_state_dict(net, init, checkpoint, models::MissingEntries::AllowQuantizerState);
+  if (!missing.empty()) {
+    net.init_quantizers();
+    models::load_state_dict(net, init, checkpoint, models::MissingEntries::AllowQuantizerState);
+  }
+  return missing;
+}
+
 std::vector<std::pair<std::string, std::vector<float>>> learned_alphas(models::Network& net) {
   std::vector<std::pair<std::string, std::vector<float>>> alphas;
   for (const auto& p : net.named_parameters()) {
@@ -132,6 +123,9 @@ std::vector<std::pair<std::string, std::vector<float>>> learned_alphas(models::N
 
 TrainResult train(models::Network& net, const TrainOptions& o, const std::function<void(const std::string&)>& log) {
   if (o.epochs < 1 || o.batch_size < 1) throw std::invalid_argument("--epochs and --batch-size must be >= 1");
+  for (int m : o.lr_milestones) {
+    if (m < 1 || m >= o.epochs) throw std::invalid_argument(fmt::format("lr milestone {} is outside 1..{}", m, o.epochs - 1));
+  }
   if (!(o.lr > 0) || !(o.alpha_lr >= 0) || !(o.weight_decay >= 0) || !(o.alpha_weight_decay >= 0)) {
     throw std::invalid_argument("learning rates must be > 0 (alpha: >= 0) and weight decays >= 0");
   }
@@ -147,25 +141,23 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
   const std::string metrics_path = o.out_dir + "/metrics.csv";
 
   if (!o.init_checkpoint.empty()) {
-    // Progressive initialisation: weights (and thresholds, where the checkpoint has them) of another
-    // precision; the quantisers derive the rest from the loaded weights.
-    const models::StateDict init = models::read_state_dict(o.init_checkpoint);
-    const auto missing = models::load_state_dict(net, init, o.init_checkpoint, models::MissingEntries::AllowQuantizerState);
-    if (!missing.empty()) {
-      net.init_quantizers();
-      models::load_state_dict(net, init, o.init_checkpoint, models::MissingEntries::AllowQuantizerState);
-      log(fmt::format("initialised from {} ({} quantiser entries derived from its weights)", o.init_checkpoint, missing.size()));
-    } else {
-      log(fmt::format("initialised from {}", o.init_checkpoint));
-    }
+    const auto missing = load_initialisation(net, o.init_checkpoint);
+    log(missing.empty() ? fmt::format("initialised from {}", o.init_checkpoint)
+                        : fmt::format("initialised from {} ({} quantiser entries derived from its weights)",
+                                      o.init_checkpoint, missing.size()));
   }
 
-  std::vector<MomentumSgd::Group> groups(2);
+  // Weights, weight thresholds, activation thresholds (Appendix C.2 gives the last two their own lr).
+  std::vector<MomentumSgd::Group> groups(3);
+  static_assert(kWeightAlphaGroup == 1);
   groups[0].lr = o.lr;
   groups[0].weight_decay = o.weight_decay;
   groups[1].lr = o.alpha_lr;
-  groups[1].weight_decay = o.alpha_weight_decay;
-  for (const auto& p : net.named_parameters()) groups[is_alpha(p.key()) ? 1 : 0].params.emplace_back(p.key(), p.value());
+  groups[2].lr = o.act_alpha_lr > 0 ? o.act_alpha_lr : o.alpha_lr;
+  groups[1].weight_decay = groups[2].weight_decay = o.alpha_weight_decay;
+  for (const auto& p : net.named_parameters()) {
+    groups[ends_with(p.key(), "act_alpha") ? 2 : is_alpha(p.key()) ? 1 : 0].params.emplace_back(p.key(), p.value());
+  }
   MomentumSgd sgd(groups, o.momentum);
 
   TrainResult result;
@@ -195,7 +187,7 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
   const int last_epoch = o.epochs_this_run > 0 ? std::min(o.epochs, first_epoch + o.epochs_this_run) : o.epochs;
   for (int epoch = first_epoch; epoch < last_epoch; ++epoch) {
     const auto epoch_start = Clock::now();
-    sgd.set_lr_factor(lr_factor(o.lr_schedule, epoch, o.epochs));
+    sgd.set_lr_factor(lr_factor(o, epoch));
     net.train();
     const std::vector<size_t> indices = sampler.epoch_indices(epoch);
     const size_t batches = sampler.num_batches(epoch);
@@ -217,6 +209,11 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
       }
       loss.backward();
       sgd.step();
+      // Weight level sets are symmetric: alpha * Proj(W / alpha) is the same for alpha and -alpha, so
+      // the reference implementation trains on through a step that drives a weight threshold below
+      // zero (ternary 2-bit weights do, starting from a 3-bit threshold). The projection here needs
+      // alpha > 0: mirror such a threshold, which is the same training.
+      sgd.reflect_negative(kWeightAlphaGroup);
       loss_sum += loss_value * static_cast<double>(count);
       correct += logits.detach().argmax(1).eq(batch.labels).sum().item<int64_t>();
       seen += static_cast<int64_t>(count);

@@ -12,6 +12,7 @@
 #include "data/batches.h"
 #include "data/dataset.h"
 #include "models/network.h"
+#include "train/metrics.h"
 
 namespace apot::train {
 
@@ -27,9 +28,12 @@ struct TrainOptions {
   int batch_size = 128;
   double lr = 0.04;                // paper Appendix C.2 (CIFAR)
   LrSchedule lr_schedule = LrSchedule::Cosine;
+  std::vector<int> lr_milestones;  // Step: epochs at which the lr is scaled by 0.1 (empty: 1/2 and 3/4
+                                   // of the run); Appendix C.2's CIFAR recipe: 80 and 120 of 200
   double momentum = 0.9;
   double weight_decay = 1e-4;
   double alpha_lr = 0.01;          // DESIGN.md: the paper's alpha learning rate
+  double act_alpha_lr = 0;         // the activations' thresholds (Appendix C.2: 0.03); 0: alpha_lr
   double alpha_weight_decay = 1e-4;
   std::string init_checkpoint;     // progressive initialisation: weights of a higher precision
   bool resume = false;             // continue from out_dir's checkpoint
@@ -43,11 +47,6 @@ struct EvalResult {
   double loss = 0;
   double accuracy = 0;  // top-1, percent
   size_t images = 0;
-};
-
-struct EpochMetrics {
-  int epoch = 0;
-  double lr = 0, train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0, seconds = 0;
 };
 
 struct TrainResult {
@@ -64,6 +63,12 @@ TrainResult train(models::Network& net, const TrainOptions& options, const std::
 
 // Top-1 accuracy and mean cross-entropy over a dataset (eval mode, no augmentation).
 EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data::Normalization& norm, int batch_size = 256);
+
+// Progressive initialisation: loads `checkpoint` (weights of another precision or quantiser) into
+// `net`; what the network has and the checkpoint lacks (thresholds, Lloyd levels) the quantisers derive
+// from the loaded weights. Returns the names of those entries. Other differences are errors naming the
+// entry (models/state_dict.h).
+std::vector<std::string> load_initialisation(models::Network& net, const std::string& checkpoint);
 
 // Per-layer learned thresholds, for summaries: name -> values.
 std::vector<std::pair<std::string, std::vector<float>>> learned_alphas(models::Network& net);

@@ -47,5 +47,28 @@ TEST(MomentumSgd, LrFactorScalesEveryGroupsBase) {
   EXPECT_DOUBLE_EQ(sgd.lr(1), 0.005);
 }
 
+// A parameter seen only through its magnitude trains the same from -p as from p: mirrored, momentum
+// included, the two runs stay mirror images step for step.
+TEST(MomentumSgd, ReflectingNegativeParametersMirrorsTheirTraining) {
+  torch::Tensor a = torch::tensor({0.3f, -0.2f, 0.5f}).requires_grad_(true);
+  torch::Tensor b = a.detach().neg().requires_grad_(true);
+  MomentumSgd plain({{{{"a", a}}, 0.1, 1e-2}}, 0.9);
+  MomentumSgd mirrored({{{{"b", b}}, 0.1, 1e-2}}, 0.9);
+  const torch::Tensor target = torch::tensor({1.0f, 0.1f, 0.2f});
+  for (int step = 0; step < 4; ++step) {
+    plain.zero_grad();
+    mirrored.zero_grad();
+    (a.abs() - target).pow(2).sum().backward();
+    (b.abs() - target).pow(2).sum().backward();
+    plain.step();
+    mirrored.step();
+    plain.reflect_negative(0);
+    mirrored.reflect_negative(0);
+    EXPECT_TRUE((a >= 0).all().item<bool>()) << a;
+    EXPECT_TRUE(a.allclose(b, 1e-6, 1e-7)) << a << b;
+    EXPECT_TRUE(plain.state()[0].second.allclose(mirrored.state()[0].second, 1e-6, 1e-7));
+  }
+}
+
 }  // namespace
 }  // namespace apot::train

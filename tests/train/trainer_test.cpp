@@ -98,5 +98,42 @@ TEST_F(Trainer, ADivergingLossStopsWithAClearError) {
   }
 }
 
+TEST_F(Trainer, StepScheduleFollowsItsMilestones) {
+  auto net = network();
+  TrainOptions o = options("milestones");
+  o.epochs = 3;
+  o.train_limit = 64;
+  o.lr_schedule = LrSchedule::Step;
+  o.lr_milestones = {1, 2};  // Appendix C.2's 80 and 120 of 200, scaled down
+  const TrainResult r = train(*net, o, quiet);
+  ASSERT_EQ(r.epochs.size(), 3u);
+  EXPECT_DOUBLE_EQ(r.epochs[0].lr, 0.05);
+  EXPECT_NEAR(r.epochs[1].lr, 0.005, 1e-12);
+  EXPECT_NEAR(r.epochs[2].lr, 0.0005, 1e-12);
+  o.lr_milestones = {3};
+  EXPECT_THAT([&] { train(*net, o, quiet); }, ::testing::ThrowsMessage<std::invalid_argument>(::testing::HasSubstr("milestone 3")));
+}
+
+TEST_F(Trainer, ActivationThresholdsHaveTheirOwnLearningRate) {
+  auto net = network();
+  TrainOptions o = options("act_alpha_lr");
+  o.epochs = 1;
+  o.train_limit = 64;
+  o.act_alpha_lr = 1e-30;  // frozen, while the weight thresholds learn at alpha_lr
+  train(*net, o, quiet);
+  bool weight_alpha_moved = false;
+  for (const auto& [name, values] : learned_alphas(*net)) {
+    const bool act = name.find("act_alpha") != std::string::npos;
+    for (float v : values) {
+      if (act) {
+        EXPECT_EQ(v, net->options().quant.act_alpha_init) << name;
+      } else {
+        weight_alpha_moved |= v != net->options().quant.weight_alpha_init;
+      }
+    }
+  }
+  EXPECT_TRUE(weight_alpha_moved);
+}
+
 }  // namespace
 }  // namespace apot::train
