@@ -14,5 +14,6 @@ void add_bench_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_verify_command(CLI::App& app);
+void add_study_command(CLI::App& app);
 
 }  // namespace apot::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   apot::cli::add_export_command(app);
   apot::cli::add_run_command(app);
   apot::cli::add_verify_command(app);
+  apot::cli::add_study_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
