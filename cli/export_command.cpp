@@ -3,7 +3,6 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
-#include "data/datasets.h"
 #include "deploy/export.h"
 #include "deploy/model_file.h"
 #include "models/state_dict.h"
@@ -43,14 +42,7 @@ void add_export_command(CLI::App& app) {
     set_threads(model->threads);
     auto net = build_network(*model, dataf->dataset);
     models::load_state_dict(*net, models::read_state_dict(*checkpoint), *checkpoint);
-    const data::DatasetShape shape = data::dataset_shape(dataf->dataset);
-    const data::Normalization norm = data::default_normalization(dataf->dataset);
-    deploy::ExportOptions options;
-    options.in_channels = shape.channels;
-    options.height = shape.height;
-    options.width = shape.width;
-    options.mean.assign(norm.mean.begin(), norm.mean.end());
-    options.std.assign(norm.std.begin(), norm.std.end());
+    deploy::ExportOptions options = deploy::export_options_for(dataf->dataset);
     options.input_range = *input_range;
     options.frac_bits = *frac_bits;
     std::vector<std::string> warnings;

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "data/datasets.h"
 #include "deploy/validate.h"
 #include "models/network_layout.h"
 
@@ -258,6 +259,18 @@ class Exporter {
 };
 
 }  // namespace
+
+ExportOptions export_options_for(const std::string& dataset) {
+  const data::DatasetShape shape = data::dataset_shape(dataset);
+  const data::Normalization norm = data::default_normalization(dataset);
+  ExportOptions e;
+  e.in_channels = shape.channels;
+  e.height = shape.height;
+  e.width = shape.width;
+  e.mean.assign(norm.mean.begin(), norm.mean.end());
+  e.std.assign(norm.std.begin(), norm.std.end());
+  return e;
+}
 
 double normalised_input_range(const std::vector<double>& mean, const std::vector<double>& std) {
   double range = 0;

@@ -20,6 +20,9 @@ struct ExportOptions {
   int frac_bits = 20;
 };
 
+// The input shape and normalisation of a dataset's images (data/datasets.h), the rest at its defaults.
+ExportOptions export_options_for(const std::string& dataset);
+
 // Walks the network (models/network_layout.h) in forward order and emits, per quantised conv, the
 // activation quantiser of its input (Eq. 7 on the unsigned levels, as thresholds in stream units) and
 // the conv with its weights as level codes and its batch norm folded into the fixed-point requant; then

@@ -111,18 +111,6 @@ train::TrainOptions train_options(const StudyPlan& plan, const StudyRow& row, co
   return t;
 }
 
-deploy::ExportOptions export_options(const StudyPlan& plan) {
-  const data::DatasetShape shape = data::dataset_shape(plan.options.dataset);
-  const data::Normalization norm = data::default_normalization(plan.options.dataset);
-  deploy::ExportOptions e;
-  e.in_channels = shape.channels;
-  e.height = shape.height;
-  e.width = shape.width;
-  e.mean.assign(norm.mean.begin(), norm.mean.end());
-  e.std.assign(norm.std.begin(), norm.std.end());
-  return e;
-}
-
 // Model size and FixOPs by the paper's rules (section 4.1, Table 1 and 3): first and last layers at
 // 8 bits where the body is quantised, everything at 32 for full precision.
 ModelCost row_cost(const StudyPlan& plan, const qat::QuantConfig& q) {
@@ -151,7 +139,7 @@ void measure_integer(const StudyPlan& plan, const StudyRow& row, models::Network
   }
   deploy::IntegerModel model;
   try {
-    model = deploy::export_model(net, export_options(plan));
+    model = deploy::export_model(net, deploy::export_options_for(plan.options.dataset));
   } catch (const std::invalid_argument& e) {
     r->integer_note = fmt::format("n/a (no integer form: {})", e.what());
     log(fmt::format("no integer model: {}", e.what()));
