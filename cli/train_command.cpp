@@ -30,6 +30,10 @@ void add_train_command(CLI::App& app) {
   c->add_option("--wd", o->weight_decay, "weight decay")->capture_default_str();
   c->add_option("--alpha-lr", o->alpha_lr, "learning rate of the clipping thresholds")->capture_default_str();
   c->add_option("--alpha-wd", o->alpha_weight_decay, "weight decay of the clipping thresholds")->capture_default_str();
+  c->add_option("--augment", o->augment,
+                 "training augmentation: default (the dataset's: crop4+flip for cifar10, none for the MNISTs), none, "
+                 "or cropP and flip joined by +, e.g. crop2+flip")
+      ->capture_default_str();
   c->add_option("--init", o->init_checkpoint, "start from this checkpoint (progressive initialisation 32 -> 5 -> 4 -> 3 -> 2)");
   c->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint");
   c->add_option("--seed", o->seed)->capture_default_str();

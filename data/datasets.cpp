@@ -109,6 +109,43 @@ Normalization default_normalization(const std::string& name) { return find_datas
 
 AugmentOptions default_augmentation(const std::string& name) { return find_dataset(name).augmentation; }
 
+AugmentOptions parse_augmentation(const std::string& spec, const std::string& dataset) {
+  if (spec == "default") return default_augmentation(dataset);
+  AugmentOptions a;
+  if (spec == "none") return a;
+  const auto fail = [&](const std::string& why) {
+    return std::invalid_argument(fmt::format("augmentation '{}': {} (expected default, none, or parts cropP and flip joined by +, "
+                                             "e.g. crop2+flip)", spec, why));
+  };
+  size_t begin = 0;
+  while (begin <= spec.size()) {
+    const size_t end = std::min(spec.find('+', begin), spec.size());
+    const std::string part = spec.substr(begin, end - begin);
+    if (part == "flip" && !a.horizontal_flip) {
+      a.horizontal_flip = true;
+    } else if (part.rfind("crop", 0) == 0 && !a.random_crop) {
+      const std::string digits = part.substr(4);
+      if (digits.empty() || digits.size() > 2 || digits.find_first_not_of("0123456789") != std::string::npos) {
+        throw fail(fmt::format("'{}' needs a pad of 1 to 99 pixels, e.g. crop4", part));
+      }
+      a.pad = std::stoi(digits);
+      if (a.pad < 1) throw fail(fmt::format("'{}' needs a pad of at least 1 pixel", part));
+      a.random_crop = true;
+    } else {
+      throw fail(part.empty() ? "an empty part" : fmt::format("'{}' is unknown or repeated", part));
+    }
+    begin = end + 1;
+  }
+  return a;
+}
+
+std::string augmentation_name(const AugmentOptions& a) {
+  std::vector<std::string> parts;
+  if (a.random_crop && a.pad > 0) parts.push_back(fmt::format("crop{}", a.pad));
+  if (a.horizontal_flip) parts.push_back("flip");
+  return parts.empty() ? "none" : fmt::format("{}", fmt::join(parts, "+"));
+}
+
 DatasetShape dataset_shape(const std::string& name) { return find_dataset(name).shape; }
 
 ImageSet subset(const ImageSet& set, size_t first, size_t count) {

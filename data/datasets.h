@@ -36,6 +36,15 @@ DatasetShape dataset_shape(const std::string& name);
 // The usual training augmentation: pad 4, random crop and flip for CIFAR-10, none for the MNISTs.
 AugmentOptions default_augmentation(const std::string& name);
 
+// A training augmentation by name, as `apot train --augment` takes it: "default" (the dataset's,
+// above), "none", or "+"-joined parts "cropP" (pad P pixels with zeros, crop back at a random offset)
+// and "flip" (mirror left-right with probability 1/2), e.g. "crop2+flip". Anything else throws
+// std::invalid_argument naming the part it did not understand.
+AugmentOptions parse_augmentation(const std::string& spec, const std::string& dataset);
+
+// The spec string parse_augmentation reads back to `a` ("none", "flip", "crop4+flip").
+std::string augmentation_name(const AugmentOptions& a);
+
 // Images first .. first + count - 1, fewer where the set ends first (so a quick mode can ask for a
 // fixed count from any set); std::out_of_range where `first` is beyond the end.
 ImageSet subset(const ImageSet& set, size_t first, size_t count);

@@ -29,6 +29,7 @@ struct Hyper {
   double alpha_lr = 0.01;              // weight thresholds (and the activations' unless act_alpha_lr > 0)
   double act_alpha_lr = 0;             // 0: alpha_lr
   double alpha_weight_decay = 1e-4;
+  std::string augment = "default";     // data::parse_augmentation's spec
 };
 
 struct StudyRow {

@@ -84,6 +84,9 @@ std::string budget_text(const StudyPlan& plan) {
                        "and 1e-4 below.",
                        kCifarPaperRecipe, counts);
   } else {
+    // The hyper-parameters as the plan's rows carry them: the first row from scratch, the first quantised one.
+    Hyper fp, quant;
+    for (auto r = plan.rows.rbegin(); r != plan.rows.rend(); ++r) (r->quant.quantizes_weights() ? quant : fp) = r->hyper;
     const bool defaults = o.epochs_fp == b.fp && o.epochs_quant == b.quant && o.train_limit == 0;
     const std::string chosen =
         defaults ? "Chosen" : fmt::format("Set by the command; the recipe's own {} and {} epochs are chosen", b.fp, b.quant);
@@ -92,10 +95,11 @@ std::string budget_text(const StudyPlan& plan) {
         "over the 60000 Fashion-MNIST images takes about {:.0f} s at full precision, {:.0f} s quantised at 2 to 4 bits and "
         "{:.0f} s at 5 bits (32 activation levels, a slower projection path; ResNet-20, batch 128, 2 threads). The "
         "quantised rows start from a trained network (progressive initialisation) and need few epochs; full precision "
-        "from scratch needs the most (about 20 with the cosine schedule to pass 94 %). Cosine schedule, lr 0.1 from "
-        "scratch and 0.01 for the quantised rows, weight decay 1e-4, alpha lr 0.01, alpha weight decay 1e-5 at 5 bits "
-        "and 1e-4 below (Appendix C.2).",
-        kBudgetRecipe, counts, chosen, b.budget_seconds / 3600, b.fp_epoch_seconds, b.quant_epoch_seconds, b.wide_act_epoch_seconds);
+        "from scratch needs the most. Cosine schedule, lr {} from scratch and {} for the quantised rows, weight "
+        "decay {} from scratch and {} for the quantised rows, augmentation {} (cropP: pad P, random crop; flip: "
+        "horizontal), alpha lr {}, alpha weight decay 1e-5 at 5 bits and 1e-4 below (Appendix C.2).",
+        kBudgetRecipe, counts, chosen, b.budget_seconds / 3600, b.fp_epoch_seconds, b.quant_epoch_seconds, b.wide_act_epoch_seconds,
+        fp.lr, quant.lr, fp.weight_decay, quant.weight_decay, fp.augment, quant.alpha_lr);
   }
   return text + fmt::format(" Estimated wall time of this plan on 2 cores: {}.", duration(estimated_seconds(plan)));
 }

@@ -132,7 +132,8 @@ nlohmann::json row_settings(const StudyPlan& plan, const StudyRow& row) {
                 {"weight_decay", h.weight_decay},
                 {"alpha_lr", h.alpha_lr},
                 {"act_alpha_lr", h.act_alpha_lr},
-                {"alpha_weight_decay", h.alpha_weight_decay}};
+                {"alpha_weight_decay", h.alpha_weight_decay},
+                {"augment", h.augment}};
   return j;
 }
 

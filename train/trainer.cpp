@@ -129,12 +129,12 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
   if (!(o.lr > 0) || !(o.alpha_lr >= 0) || !(o.weight_decay >= 0) || !(o.alpha_weight_decay >= 0)) {
     throw std::invalid_argument("learning rates must be > 0 (alpha: >= 0) and weight decays >= 0");
   }
+  const data::AugmentOptions augment = data::parse_augmentation(o.augment, o.dataset);  // a bad spec fails before loading
   const auto start = Clock::now();
   const data::ImageSet train_set = load_split(o, true);
   const data::ImageSet test_set = load_split(o, false);
   check_shapes(net, train_set, o.dataset);
   const data::Normalization norm = data::default_normalization(o.dataset);
-  const data::AugmentOptions augment = data::default_augmentation(o.dataset);
   std::filesystem::create_directories(o.out_dir);
   const std::string model_path = o.out_dir + "/model.pt";
   const std::string state_path = o.out_dir + "/train_state.pt";
@@ -250,6 +250,7 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
   summary["act_bits"] = net.options().quant.act_bits;
   summary["dataset"] = o.dataset;
   summary["epochs"] = o.epochs;
+  summary["augmentation"] = data::augmentation_name(augment);
   summary["test_accuracy"] = result.epochs.empty() ? 0.0 : result.epochs.back().test_accuracy;
   summary["wall_seconds_this_run"] = result.wall_seconds;
   double total_seconds = 0;

@@ -35,6 +35,7 @@ struct TrainOptions {
   double alpha_lr = 0.01;          // DESIGN.md: the paper's alpha learning rate
   double act_alpha_lr = 0;         // the activations' thresholds (Appendix C.2: 0.03); 0: alpha_lr
   double alpha_weight_decay = 1e-4;
+  std::string augment = "default"; // data::parse_augmentation's spec: the dataset's, none, crop4+flip, ...
   std::string init_checkpoint;     // progressive initialisation: weights of a higher precision
   bool resume = false;             // continue from out_dir's checkpoint
   uint64_t seed = 0;

@@ -4,6 +4,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 
 #include "tests/data/data_files.h"
 
@@ -156,6 +157,33 @@ TEST(Datasets, RealFashionMnist) {
   double sum = 0;
   for (uint8_t p : train.pixels) sum += p;
   EXPECT_NEAR(sum / train.pixels.size() / 255, default_normalization("fashion-mnist").mean[0], 1e-4);
+}
+
+TEST(Datasets, AugmentationSpecsParseAndPrintBack) {
+  EXPECT_EQ(augmentation_name(parse_augmentation("default", "cifar10")), "crop4+flip");
+  EXPECT_EQ(augmentation_name(parse_augmentation("default", "fashion-mnist")), "none");
+  EXPECT_EQ(augmentation_name(parse_augmentation("none", "cifar10")), "none");
+  const AugmentOptions a = parse_augmentation("crop2+flip", "fashion-mnist");
+  EXPECT_EQ(a.pad, 2);
+  EXPECT_TRUE(a.random_crop);
+  EXPECT_TRUE(a.horizontal_flip);
+  EXPECT_EQ(augmentation_name(parse_augmentation("flip+crop12", "mnist")), "crop12+flip");
+  const AugmentOptions f = parse_augmentation("flip", "mnist");
+  EXPECT_FALSE(f.random_crop);
+  EXPECT_EQ(f.pad, 0);
+  EXPECT_TRUE(f.horizontal_flip);
+}
+
+TEST(Datasets, BadAugmentationSpecsNameThePart) {
+  for (const char* bad : {"", "crop", "crop0", "cropx", "crop123", "flip+flip", "crop2+crop3", "flip+", "+flip", "rotate",
+                          "crop-2", "Flip"}) {
+    try {
+      parse_augmentation(bad, "fashion-mnist");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_THAT(e.what(), HasSubstr(fmt::format("augmentation '{}'", bad))) << bad;
+    }
+  }
 }
 
 }  // namespace
