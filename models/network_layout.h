@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "models/network.h"
+#include "models/sync_batch_norm.h"
 
 namespace apot::models {
 
@@ -14,7 +15,7 @@ namespace apot::models {
 struct ConvBn {
   std::string name;  // the conv's state_dict prefix, e.g. "layer1.0.conv1"
   qat::QuantConv2d conv{nullptr};
-  torch::nn::BatchNorm2d bn{nullptr};
+  SyncBatchNorm2d bn{nullptr};
 };
 
 // out = relu(path(x) + shortcut(x)); ReLU between the path's convolutions; an identity shortcut when

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "models/network_layout.h"
+#include "models/sync_batch_norm.h"
 
 namespace apot::models {
 
@@ -41,11 +42,11 @@ class ResidualBlockImpl : public torch::nn::Module {
     for (size_t i = 0; i < shapes.size(); ++i) {
       const std::string n = std::to_string(i + 1);
       convs_.push_back(register_module("conv" + n, QuantConv2d(shapes[i], config)));
-      bns_.push_back(register_module("bn" + n, torch::nn::BatchNorm2d(shapes[i].out_channels)));
+      bns_.push_back(register_module("bn" + n, SyncBatchNorm2d(shapes[i].out_channels)));
     }
     if (stride != 1 || in_channels != out_channels) {
       downsample_ = register_module("downsample", torch::nn::Sequential(QuantConv2d(ConvShape{in_channels, out_channels, 1, stride, 0}, config),
-                                                                        torch::nn::BatchNorm2d(out_channels)));
+                                                                        SyncBatchNorm2d(out_channels)));
     }
   }
 
@@ -55,7 +56,7 @@ class ResidualBlockImpl : public torch::nn::Module {
     if (downsample_) {
       block.shortcut = ConvBn{prefix + ".downsample.0",
                               QuantConv2d(std::dynamic_pointer_cast<qat::QuantConv2dImpl>(downsample_->ptr(0))),
-                              torch::nn::BatchNorm2d(std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(downsample_->ptr(1)))};
+                              SyncBatchNorm2d(std::dynamic_pointer_cast<SyncBatchNorm2dImpl>(downsample_->ptr(1)))};
     }
     return block;
   }
@@ -72,7 +73,7 @@ class ResidualBlockImpl : public torch::nn::Module {
 
  private:
   std::vector<QuantConv2d> convs_;
-  std::vector<torch::nn::BatchNorm2d> bns_;
+  std::vector<SyncBatchNorm2d> bns_;
   torch::nn::Sequential downsample_{nullptr};
 };
 TORCH_MODULE(ResidualBlock);
@@ -91,7 +92,7 @@ class ResNet : public Network {
     conv1_ = register_module("conv1", QuantConv2d(ConvShape{options.in_channels, layout.stem_width, layout.stem_kernel,
                                                             layout.stem_stride, layout.stem_kernel / 2},
                                                   edge_config(config)));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(layout.stem_width));
+    bn1_ = register_module("bn1", SyncBatchNorm2d(layout.stem_width));
     maxpool_ = layout.stem_maxpool;
     int64_t channels = layout.stem_width;
     for (size_t s = 0; s < layout.widths.size(); ++s) {
@@ -130,7 +131,7 @@ class ResNet : public Network {
 
  private:
   QuantConv2d conv1_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr};
+  SyncBatchNorm2d bn1_{nullptr};
   bool maxpool_ = false;
   std::vector<torch::nn::Sequential> stages_;
   qat::QuantLinear fc_{nullptr};
