@@ -9,7 +9,19 @@
 
 #include "cli/commands.h"
 
+namespace apot::cli {
+namespace {
+std::vector<std::string>& stored_command_line() {
+  static std::vector<std::string> args;
+  return args;
+}
+}  // namespace
+void set_command_line(int argc, char** argv) { stored_command_line().assign(argv, argv + argc); }
+const std::vector<std::string>& command_line() { return stored_command_line(); }
+}  // namespace apot::cli
+
 int main(int argc, char** argv) {
+  apot::cli::set_command_line(argc, argv);
   // A training step frees and reallocates the same activation-sized blocks every step. glibc would map
   // and unmap each (they are over its default mmap threshold) and trim the heap, so every step paid page
   // faults again: keep such blocks (up to 32 MiB, glibc's cap) in the heap and the heap untrimmed.

@@ -61,9 +61,11 @@ std::shared_ptr<models::Network> build_network(const ModelFlags& flags, const st
   return models::make_network(flags.arch, options);
 }
 
+int default_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
 void set_threads(int threads) {
   if (threads < 0) throw std::invalid_argument("--threads must be >= 1");
-  at::set_num_threads(threads ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  at::set_num_threads(threads ? threads : default_threads());
 }
 
 }  // namespace apot::cli

@@ -39,5 +39,7 @@ std::shared_ptr<models::Network> build_network(const ModelFlags& flags, const st
 
 // LibTorch starts with one thread here: use all cores unless told otherwise.
 void set_threads(int threads);
+// All cores: the thread count when --threads is not given.
+int default_threads();
 
 }  // namespace apot::cli

@@ -1,9 +1,6 @@
 // `apot study` (issue 5): the whole study in one command, resumable: the rows of study/plan.h trained,
 // exported and measured, the figures drawn with gnuplot, and a Markdown report.
 #include <cstdio>
-#include <fstream>
-#include <iterator>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -16,14 +13,10 @@ namespace apot::cli {
 
 namespace {
 
-// The command line as typed, for the report ("the exact command"); Linux keeps it in /proc.
-std::string command_line() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  const std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+// The command line as typed, quoted for a shell, for the report ("the exact command").
+std::string quoted_command_line() {
   std::string command;
-  std::istringstream args(raw);
-  std::string arg;
-  while (std::getline(args, arg, '\0')) {
+  for (const std::string& arg : command_line()) {
     const bool plain = !arg.empty() && arg.find_first_of(" \t'\"$\\`;&|<>*?()") == std::string::npos;
     command += (command.empty() ? "" : " ") + (plain ? arg : "'" + arg + "'");
   }
@@ -77,7 +70,7 @@ void add_study_command(CLI::App& app) {
     print_plan(plan);
     if (*plan_only) return;
     set_threads(plan.options.threads);
-    const study::StudyOutcome outcome = study::run_study(plan, command_line(), [](const std::string& line) {
+    const study::StudyOutcome outcome = study::run_study(plan, quoted_command_line(), [](const std::string& line) {
       fmt::print("{}\n", line);
       std::fflush(stdout);  // progress visible at once when redirected to a file
     });

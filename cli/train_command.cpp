@@ -7,9 +7,11 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "cli/worker_launcher.h"
 #include "data/datasets.h"
 #include "models/state_dict.h"
 #include "models/torch_io.h"
+#include "train/process_group.h"
 #include "train/trainer.h"
 
 namespace apot::cli {
@@ -40,22 +42,52 @@ void add_train_command(CLI::App& app) {
   c->add_option("--train-limit", o->train_limit, "use only the first N training images");
   c->add_option("--test-limit", o->test_limit, "use only the first N test images");
   c->add_option("--out", o->out_dir, "output directory: model.pt, train_state.pt, metrics.csv, summary.json")->capture_default_str();
+  auto nproc = std::make_shared<int>(0);
+  auto backend = std::make_shared<std::string>("gloo");
+  auto timeout_s = std::make_shared<double>(std::chrono::duration<double>(train::kDefaultCollectiveTimeout).count());
+  c->add_option("--nproc", *nproc,
+                "start N local data-parallel workers (torchrun's environment; --batch-size is per worker, the global "
+                "batch N times it). Without it, a process started with RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT set joins "
+                "that group")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--backend", *backend, "distributed backend: gloo (nccl needs a CUDA LibTorch)")->capture_default_str();
+  c->add_option("--dist-timeout", *timeout_s,
+                "seconds a worker waits in a collective before it gives up: a worker that hangs stops the run after this")
+      ->capture_default_str();
   c->callback([=] {
-    set_threads(model->threads);
+    const std::optional<train::DistributedEnv> env = train::distributed_env_from_environment();
+    if (*nproc > 0) {
+      if (env) throw std::invalid_argument("--nproc starts its own workers: not inside a worker (WORLD_SIZE is set)");
+      const int code = launch_local_workers(*nproc, command_line());
+      if (code != 0) throw std::runtime_error(fmt::format("training with {} workers failed (see the worker messages above)", *nproc));
+      return;
+    }
+    if (!(*timeout_s > 0)) throw std::invalid_argument(fmt::format("--dist-timeout {}: expected > 0 seconds", *timeout_s));
+    // A worker's default share of the cores: all of them split among the workers on this machine.
+    set_threads(model->threads == 0 && env ? std::max(1, default_threads() / env->local_world_size) : model->threads);
+    std::unique_ptr<train::ProcessGroup> group;
+    if (env) {
+      group = std::make_unique<train::ProcessGroup>(
+          *env, *backend, std::chrono::milliseconds(static_cast<int64_t>(*timeout_s * 1000)));
+    }
+    const bool writer = !group || group->rank() == 0;
     train::TrainOptions options = *o;
+    options.group = group.get();
     options.dataset = dataf->dataset;
     options.data_dir = dataf->data_dir;
     options.lr_schedule = train::parse_lr_schedule(*schedule);
     options.progress_bar = ::isatty(STDERR_FILENO);
     auto net = build_network(*model, options.dataset, options.seed);
-    fmt::print("training {} {} on {} for {} epochs, {} threads\n", net->arch(), net->options().quant.describe(),
-               options.dataset, options.epochs, at::get_num_threads());
+    if (writer) {
+      fmt::print("training {} {} on {} for {} epochs, {} threads{}\n", net->arch(), net->options().quant.describe(),
+                 options.dataset, options.epochs, at::get_num_threads(), group ? " per worker" : "");
+    }
     const train::TrainResult r = train::train(*net, options, [](const std::string& line) {
       fmt::print("{}\n", line);
       std::fflush(stdout);  // one line per epoch, visible at once when redirected to a file
     });
     const double accuracy = r.epochs.empty() ? 0.0 : r.epochs.back().test_accuracy;
-    fmt::print("test accuracy {:.2f}%  ({:.0f} s)  checkpoint {}\n", accuracy, r.wall_seconds, r.checkpoint);
+    if (writer) fmt::print("test accuracy {:.2f}%  ({:.0f} s)  checkpoint {}\n", accuracy, r.wall_seconds, r.checkpoint);
   });
 }
 

@@ -5,7 +5,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
-  libtorch-dev libopenblas-dev libdnnl-dev
+  libtorch-dev libgloo-dev libopenblas-dev libdnnl-dev
   gnuplot-nox dataset-fashion-mnist
 )
 missing=()

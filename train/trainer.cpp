@@ -13,6 +13,9 @@
 #include "data/datasets.h"
 #include "models/state_dict.h"
 #include "models/torch_io.h"
+#include "models/sync_batch_norm.h"
+#include "train/gradient_averager.h"
+#include "train/process_group.h"
 #include "train/progress.h"
 #include "train/sgd.h"
 
@@ -70,6 +73,45 @@ void check_shapes(const models::Network& net, const data::ImageSet& set, const s
   }
 }
 
+struct StepStats {
+  double loss_sum = 0, correct = 0, count = 0;
+};
+
+StepStats sum_over_ranks(const StepStats& s, ProcessGroup& group) {
+  std::vector<torch::Tensor> t{torch::tensor({s.loss_sum, s.correct, s.count}, torch::kDouble)};
+  group.all_reduce_sum(t);
+  return {t[0][0].item<double>(), t[0][1].item<double>(), t[0][2].item<double>()};
+}
+
+// Every rank starts from rank 0's parameters and buffers: its initialisation or checkpoint, whatever the
+// other ranks' random initialisation drew.
+void broadcast_from_rank0(models::Network& net, ProcessGroup& group) {
+  torch::NoGradGuard no_grad;
+  for (const auto& p : net.named_parameters()) {
+    std::vector<torch::Tensor> t{p.value().data()};
+    group.broadcast(t, 0);
+  }
+  for (const auto& b : net.named_buffers()) {
+    std::vector<torch::Tensor> t{b.value()};
+    group.broadcast(t, 0);
+  }
+}
+
+// Batch norm over every rank's batch while training runs; per-process again afterwards (the group may
+// not outlive the run), also when training stops with an exception.
+class BatchNormSync {
+ public:
+  BatchNormSync(models::Network& net, ProcessGroup* group) : net_(net) {
+    if (group) models::synchronise_batch_norms(net_, group->replica_sum());
+  }
+  ~BatchNormSync() { models::synchronise_batch_norms(net_, nullptr); }
+  BatchNormSync(const BatchNormSync&) = delete;
+  BatchNormSync& operator=(const BatchNormSync&) = delete;
+
+ private:
+  models::Network& net_;
+};
+
 }  // namespace
 
 LrSchedule parse_lr_schedule(const std::string& name) {
@@ -78,11 +120,14 @@ LrSchedule parse_lr_schedule(const std::string& name) {
   throw std::invalid_argument(fmt::format("unknown learning-rate schedule '{}': expected step or cosine", name));
 }
 
-EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data::Normalization& norm, int batch_size) {
+EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data::Normalization& norm, int batch_size,
+                    ProcessGroup* group) {
   torch::NoGradGuard no_grad;
   net.eval();
-  std::vector<size_t> order(set.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const size_t rank = group ? static_cast<size_t>(group->rank()) : 0;
+  const size_t stride = group ? static_cast<size_t>(group->world_size()) : 1;
+  std::vector<size_t> order;
+  for (size_t i = rank; i < set.size(); i += stride) order.push_back(i);
   double loss_sum = 0;
   int64_t correct = 0;
   for (size_t begin = 0; begin < order.size(); begin += static_cast<size_t>(batch_size)) {
@@ -91,6 +136,12 @@ EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data:
     const torch::Tensor logits = net.forward(b.images);
     loss_sum += torch::cross_entropy_loss(logits, b.labels, {}, at::Reduction::Sum).item<double>();
     correct += logits.argmax(1).eq(b.labels).sum().item<int64_t>();
+  }
+  if (group) {
+    std::vector<torch::Tensor> sums{torch::tensor({loss_sum, static_cast<double>(correct)}, torch::kDouble)};
+    group->all_reduce_sum(sums);
+    loss_sum = sums[0][0].item<double>();
+    correct = static_cast<int64_t>(sums[0][1].item<double>());
   }
   EvalResult r;
   r.images = set.size();
@@ -122,6 +173,11 @@ std::vector<std::pair<std::string, std::vector<float>>> learned_alphas(models::N
 }
 
 TrainResult train(models::Network& net, const TrainOptions& o, const std::function<void(const std::string&)>& log) {
+  ProcessGroup* const group = o.group;
+  const bool writer = !group || group->rank() == 0;  // rank 0 alone logs and writes files
+  const auto say = [&](const std::string& line) {
+    if (writer) log(line);
+  };
   if (o.epochs < 1 || o.batch_size < 1) throw std::invalid_argument("--epochs and --batch-size must be >= 1");
   for (int m : o.lr_milestones) {
     if (m < 1 || m >= o.epochs) throw std::invalid_argument(fmt::format("lr milestone {} is outside 1..{}", m, o.epochs - 1));
@@ -142,7 +198,7 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
 
   if (!o.init_checkpoint.empty()) {
     const auto missing = load_initialisation(net, o.init_checkpoint);
-    log(missing.empty() ? fmt::format("initialised from {}", o.init_checkpoint)
+    say(missing.empty() ? fmt::format("initialised from {}", o.init_checkpoint)
                         : fmt::format("initialised from {} ({} quantiser entries derived from its weights)",
                                       o.init_checkpoint, missing.size()));
   }
@@ -179,11 +235,24 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
     first_epoch = static_cast<int>(epoch_tensor.item<int64_t>());
     sgd.load_state(momentum, state_path);
     result.epochs = read_metrics(metrics_path, first_epoch);
-    log(fmt::format("resuming after epoch {} of {} from {}", first_epoch, o.epochs, model_path));
+    say(fmt::format("resuming after epoch {} of {} from {}", first_epoch, o.epochs, model_path));
   }
 
-  const data::BatchSampler sampler(train_set.size(), static_cast<size_t>(o.batch_size), /*shuffle=*/true, o.seed);
-  Progress progress(o.progress_bar);
+  std::unique_ptr<GradientAverager> averager;
+  BatchNormSync batch_norm_sync(net, group);
+  if (group) {
+    broadcast_from_rank0(net, *group);
+    std::vector<torch::Tensor> params;
+    for (const auto& g : groups) {
+      for (const auto& p : g.params) params.push_back(p.second);
+    }
+    averager = std::make_unique<GradientAverager>(*group, params);
+    say(fmt::format("data parallel: {} processes ({} backend), {} images per process per step, global batch {}", group->world_size(),
+                    group->backend(), o.batch_size, o.batch_size * group->world_size()));
+  }
+  const data::BatchSampler sampler(train_set.size(), static_cast<size_t>(o.batch_size), /*shuffle=*/true, o.seed,
+                                   group ? group->rank() : 0, group ? group->world_size() : 1);
+  Progress progress(o.progress_bar && writer);
   const int last_epoch = o.epochs_this_run > 0 ? std::min(o.epochs, first_epoch + o.epochs_this_run) : o.epochs;
   for (int epoch = first_epoch; epoch < last_epoch; ++epoch) {
     const auto epoch_start = Clock::now();
@@ -191,6 +260,7 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
     net.train();
     const std::vector<size_t> indices = sampler.epoch_indices(epoch);
     const size_t batches = sampler.num_batches(epoch);
+    const double collective_seconds_before = group ? group->seconds_in_collectives() : 0;
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
     for (size_t b = 0; b < batches; ++b) {
@@ -200,7 +270,12 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
       sgd.zero_grad();
       const torch::Tensor logits = net.forward(batch.images);
       const torch::Tensor loss = torch::cross_entropy_loss(logits, batch.labels);
-      const double loss_value = loss.item<double>();
+      // Loss sum, correct and count over every rank: the logs show the global batch, and a non-finite
+      // loss on any rank stops all of them at the same step.
+      StepStats step{loss.item<double>() * static_cast<double>(count),
+                     static_cast<double>(logits.detach().argmax(1).eq(batch.labels).sum().item<int64_t>()), static_cast<double>(count)};
+      if (group) step = sum_over_ranks(step, *group);
+      const double loss_value = step.loss_sum / step.count;
       if (!std::isfinite(loss_value)) {
         throw std::runtime_error(fmt::format(
             "the loss became {} at epoch {}, batch {}: training stopped; the last good checkpoint is {} "
@@ -208,19 +283,20 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
             loss_value, epoch + 1, b + 1, result.epochs.empty() && !o.resume ? "(none yet)" : model_path));
       }
       loss.backward();
+      if (averager) averager->average();
       sgd.step();
       // Weight level sets are symmetric: alpha * Proj(W / alpha) is the same for alpha and -alpha, so
       // the reference implementation trains on through a step that drives a weight threshold below
       // zero (ternary 2-bit weights do, starting from a 3-bit threshold). The projection here needs
       // alpha > 0: mirror such a threshold, which is the same training.
       sgd.reflect_negative(kWeightAlphaGroup);
-      loss_sum += loss_value * static_cast<double>(count);
-      correct += logits.detach().argmax(1).eq(batch.labels).sum().item<int64_t>();
-      seen += static_cast<int64_t>(count);
+      loss_sum += step.loss_sum;
+      correct += static_cast<int64_t>(step.correct);
+      seen += static_cast<int64_t>(step.count);
       progress.update(epoch + 1, o.epochs, b + 1, batches, loss_sum / static_cast<double>(seen),
                       100.0 * static_cast<double>(correct) / static_cast<double>(seen), seconds_since(epoch_start));
     }
-    const EvalResult test = evaluate(net, test_set, norm);
+    const EvalResult test = evaluate(net, test_set, norm, /*batch_size=*/256, group);
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.lr = sgd.lr(0);
@@ -231,8 +307,14 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
     m.seconds = seconds_since(epoch_start);
     result.epochs.push_back(m);
     progress.finish();
-    log(fmt::format("epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  test loss {:.4f} acc {:.2f}%  {:.1f}s", m.epoch,
+    say(fmt::format("epoch {}/{}  lr {:.4g}  train loss {:.4f} acc {:.2f}%  test loss {:.4f} acc {:.2f}%  {:.1f}s", m.epoch,
                     o.epochs, m.lr, m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy, m.seconds));
+    if (group) {
+      const double waited = group->seconds_in_collectives() - collective_seconds_before;
+      say(fmt::format("  collectives (all-reduce, batch norm, metrics): {:.1f} s, {:.1f} % of the epoch", waited,
+                      100 * waited / std::max(m.seconds, 1e-9)));
+    }
+    if (!writer) continue;
 
     // The checkpoint: model first, then the state that says which epoch it is, each atomically.
     models::write_state_dict(models::state_dict_of(net), model_path);
@@ -242,6 +324,7 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
     write_file_atomically(metrics_path, metrics_csv(result.epochs));
   }
   result.wall_seconds = seconds_since(start);
+  if (!writer) return result;
 
   nlohmann::json summary;
   summary["arch"] = net.arch();
@@ -250,6 +333,9 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
   summary["act_bits"] = net.options().quant.act_bits;
   summary["dataset"] = o.dataset;
   summary["epochs"] = o.epochs;
+  summary["processes"] = group ? group->world_size() : 1;
+  summary["global_batch_size"] = o.batch_size * (group ? group->world_size() : 1);
+  if (group) summary["seconds_in_collectives"] = group->seconds_in_collectives();
   summary["augmentation"] = data::augmentation_name(augment);
   summary["test_accuracy"] = result.epochs.empty() ? 0.0 : result.epochs.back().test_accuracy;
   summary["wall_seconds_this_run"] = result.wall_seconds;

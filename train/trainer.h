@@ -16,6 +16,8 @@
 
 namespace apot::train {
 
+class ProcessGroup;
+
 enum class LrSchedule { Step, Cosine };
 LrSchedule parse_lr_schedule(const std::string& name);
 
@@ -42,6 +44,10 @@ struct TrainOptions {
   std::string out_dir = "run";
   bool progress_bar = false;       // a live bar (on a terminal) instead of plain lines
   int epochs_this_run = 0;         // stop after this many epochs (0: run to the end); --resume continues
+  // Data-parallel training (not owned; nullptr: one process). Each rank trains on its shard of every
+  // epoch with batch_size images, so the global batch is world_size * batch_size; gradients are averaged,
+  // batch norm statistics span all ranks, and only rank 0 logs and writes files.
+  ProcessGroup* group = nullptr;
 };
 
 struct EvalResult {
@@ -62,8 +68,10 @@ struct TrainResult {
 // error; the last checkpoint stays as it was. `log` receives the progress lines.
 TrainResult train(models::Network& net, const TrainOptions& options, const std::function<void(const std::string&)>& log);
 
-// Top-1 accuracy and mean cross-entropy over a dataset (eval mode, no augmentation).
-EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data::Normalization& norm, int batch_size = 256);
+// Top-1 accuracy and mean cross-entropy over a dataset (eval mode, no augmentation). With a group, each
+// rank evaluates every world_size-th image and the sums are combined: every rank gets the whole set's.
+EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data::Normalization& norm, int batch_size = 256,
+                    ProcessGroup* group = nullptr);
 
 // Progressive initialisation: loads `checkpoint` (weights of another precision or quantiser) into
 // `net`; what the network has and the checkpoint lacks (thresholds, Lloyd levels) the quantisers derive

@@ -13,12 +13,12 @@
 
 namespace apot::test {
 
-RunResult run_apot(const std::string& args) {
+RunResult run_apot(const std::string& args, const std::string& env) {
   char err_path[] = "/tmp/apot_cli_test_XXXXXX";
   const int fd = mkstemp(err_path);
   if (fd < 0) throw std::runtime_error("mkstemp failed");
   close(fd);
-  const std::string command = std::string(APOT_BINARY) + " " + args + " 2>" + err_path;
+  const std::string command = (env.empty() ? "" : "env " + env + " ") + std::string(APOT_BINARY) + " " + args + " 2>" + err_path;
   RunResult r;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);

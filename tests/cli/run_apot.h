@@ -13,8 +13,9 @@ struct RunResult {
   std::string err;
 };
 
-// Runs `apot <args>` through the shell; args are passed as written.
-RunResult run_apot(const std::string& args);
+// Runs `apot <args>` through the shell; args are passed as written, `env` ("NAME=value ...") is set for
+// this run only.
+RunResult run_apot(const std::string& args, const std::string& env = "");
 
 // Runs `apot <args> --json`, expects success and parses standard output.
 nlohmann::json run_apot_json(const std::string& args);
