@@ -153,36 +153,35 @@ class ProcessGroup::PendingWork : public ProcessGroup::Pending {
   c10::intrusive_ptr<c10d::Work> work_;
 };
 
-std::unique_ptr<ProcessGroup::Pending> ProcessGroup::all_reduce_sum_async(std::vector<torch::Tensor>& tensors) {
+template <typename Start>
+std::unique_ptr<ProcessGroup::Pending> ProcessGroup::begin(const char* operation, Start start) {
   try {
-    return std::make_unique<PendingWork>(this, "all-reduce", impl_->group->allreduce(tensors));
+    return std::make_unique<PendingWork>(this, operation, start(*impl_->group));
   } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("rank {} of {}: all-reduce failed to start: {}", rank(), world_size(), e.what()));
+    throw std::runtime_error(fmt::format("rank {} of {}: {} failed to start: {}", rank(), world_size(), operation, e.what()));
   }
+}
+
+std::unique_ptr<ProcessGroup::Pending> ProcessGroup::all_reduce_sum_async(std::vector<torch::Tensor>& tensors) {
+  return begin("all-reduce", [&](c10d::ProcessGroupGloo& g) { return g.allreduce(tensors); });
 }
 
 void ProcessGroup::all_reduce_sum(std::vector<torch::Tensor>& tensors) { all_reduce_sum_async(tensors)->wait(); }
 
+std::vector<double> ProcessGroup::all_reduce_sum(const std::vector<double>& values) {
+  std::vector<torch::Tensor> t{torch::tensor(values, torch::kDouble)};
+  all_reduce_sum(t);
+  return std::vector<double>(t[0].data_ptr<double>(), t[0].data_ptr<double>() + t[0].numel());
+}
+
 void ProcessGroup::broadcast(std::vector<torch::Tensor>& tensors, int root) {
   c10d::BroadcastOptions options;
   options.rootRank = root;
-  std::unique_ptr<Pending> pending;
-  try {
-    pending = std::make_unique<PendingWork>(this, "broadcast", impl_->group->broadcast(tensors, options));
-  } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("rank {} of {}: broadcast failed to start: {}", rank(), world_size(), e.what()));
-  }
-  pending->wait();
+  begin("broadcast", [&](c10d::ProcessGroupGloo& g) { return g.broadcast(tensors, options); })->wait();
 }
 
 void ProcessGroup::barrier() {
-  std::unique_ptr<Pending> pending;
-  try {
-    pending = std::make_unique<PendingWork>(this, "barrier", impl_->group->barrier());
-  } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("rank {} of {}: barrier failed to start: {}", rank(), world_size(), e.what()));
-  }
-  pending->wait();
+  begin("barrier", [](c10d::ProcessGroupGloo& g) { return g.barrier(); })->wait();
 }
 
 namespace {

@@ -61,6 +61,8 @@ class ProcessGroup {
 
   // In place, on every rank, blocking. Each rank passes tensors of the same shapes in the same order.
   void all_reduce_sum(std::vector<torch::Tensor>& tensors);
+  // A few numbers (metric sums) summed over the ranks.
+  std::vector<double> all_reduce_sum(const std::vector<double>& values);
   void broadcast(std::vector<torch::Tensor>& tensors, int root);
   void barrier();
 
@@ -79,6 +81,10 @@ class ProcessGroup {
   double seconds_in_collectives() const { return seconds_in_collectives_; }
 
  private:
+  // Starts a c10d collective through `start`, naming `operation` in the error if it cannot start.
+  template <typename Start>
+  std::unique_ptr<Pending> begin(const char* operation, Start start);
+
   struct Impl;  // the c10d objects, kept out of this header (their headers pull in Gloo's)
   class PendingWork;
   DistributedEnv env_;

@@ -78,9 +78,8 @@ struct StepStats {
 };
 
 StepStats sum_over_ranks(const StepStats& s, ProcessGroup& group) {
-  std::vector<torch::Tensor> t{torch::tensor({s.loss_sum, s.correct, s.count}, torch::kDouble)};
-  group.all_reduce_sum(t);
-  return {t[0][0].item<double>(), t[0][1].item<double>(), t[0][2].item<double>()};
+  const std::vector<double> sums = group.all_reduce_sum(std::vector<double>{s.loss_sum, s.correct, s.count});
+  return {sums[0], sums[1], sums[2]};
 }
 
 // Every rank starts from rank 0's parameters and buffers: its initialisation or checkpoint, whatever the
@@ -138,10 +137,9 @@ EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data:
     correct += logits.argmax(1).eq(b.labels).sum().item<int64_t>();
   }
   if (group) {
-    std::vector<torch::Tensor> sums{torch::tensor({loss_sum, static_cast<double>(correct)}, torch::kDouble)};
-    group->all_reduce_sum(sums);
-    loss_sum = sums[0][0].item<double>();
-    correct = static_cast<int64_t>(sums[0][1].item<double>());
+    const std::vector<double> sums = group->all_reduce_sum(std::vector<double>{loss_sum, static_cast<double>(correct)});
+    loss_sum = sums[0];
+    correct = static_cast<int64_t>(sums[1]);
   }
   EvalResult r;
   r.images = set.size();
