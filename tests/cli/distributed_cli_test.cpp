@@ -103,23 +103,31 @@ TEST(DistributedCli, TwoWorkersWithBatchBTrainTheWeightsOfOneProcessWithBatch2B)
   EXPECT_GT(relative_difference(a, models::read_state_dict(dir.file("other/model.pt")), false), 1e-4);
 }
 
-// Starts a 2-worker run in the background, waits for its first checkpoint, then does `action` to worker 1.
-std::string interrupt_worker_script(const std::string& out, const std::string& action, const std::string& extra) {
-  return "$APOT " + kTrain + " --epochs 6 --train-limit 640 --batch-size 16 --nproc 2 " + extra + " --out " + out + " > " + out +
-         ".log 2>&1 & launcher=$!; "
-         "for i in $(seq 1200); do [ -f " + out + "/train_state.pt ] && break; sleep 0.1; done; "
-         "pid=$(sed -n \"s/^apot: worker 1 of 2: pid \\([0-9]*\\)$/\\1/p\" " + out + ".log); "
-         "[ -n \"$pid\" ] || exit 90; kill -" + action + " $pid; wait $launcher";
+// A 2-worker run in the background to whose worker 1 `kill -<signal>` is sent after the first checkpoint;
+// the run's exit status and its log (launcher and workers, stdout and stderr).
+struct InterruptedRun {
+  int exit_code = -1;
+  std::string log;
+};
+
+InterruptedRun interrupt_worker(const std::string& out, const std::string& signal, const std::string& extra) {
+  const std::string script =
+      "$APOT " + kTrain + " --epochs 6 --train-limit 640 --batch-size 16 --nproc 2 " + extra + " --out " + out + " > " + out +
+      ".log 2>&1 & launcher=$!; "
+      "for i in $(seq 1200); do [ -f " + out + "/train_state.pt ] && break; sleep 0.1; done; "
+      "pid=$(sed -n \"s/^apot: worker 1 of 2: pid \\([0-9]*\\)$/\\1/p\" " + out + ".log); "
+      "[ -n \"$pid\" ] || exit 90; kill -" + signal + " $pid; wait $launcher";
+  InterruptedRun run{run_script(script), read_text(out + ".log")};
+  EXPECT_NE(run.exit_code, 90) << "no worker pid in the log:\n" << run.log;
+  EXPECT_NE(run.exit_code, 0) << run.log;
+  return run;
 }
 
 TEST(DistributedCli, AKilledWorkerEndsTheRunAndTheCheckpointResumesWithOneProcess) {
   if (!have_fashion_mnist()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   TempDir dir;
   const std::string out = dir.file("run");
-  const int code = run_script(interrupt_worker_script(out, "KILL", ""));
-  const std::string log = read_text(out + ".log");
-  ASSERT_NE(code, 90) << "no worker pid in the log:\n" << log;
-  EXPECT_NE(code, 0) << log;
+  const std::string log = interrupt_worker(out, "KILL", "").log;
   EXPECT_THAT(log, HasSubstr("worker 1 of 2"));
   EXPECT_THAT(log, HasSubstr("was killed by signal 9"));
   EXPECT_THAT(log, HasSubstr("training with 2 workers failed"));
@@ -135,10 +143,7 @@ TEST(DistributedCli, AHungWorkerStopsTheRunWhenTheCollectiveTimeoutRunsOut) {
   TempDir dir;
   const std::string out = dir.file("run");
   const auto start = std::chrono::steady_clock::now();
-  const int code = run_script(interrupt_worker_script(out, "STOP", "--dist-timeout 3"));
-  const std::string log = read_text(out + ".log");
-  ASSERT_NE(code, 90) << "no worker pid in the log:\n" << log;
-  EXPECT_NE(code, 0) << log;
+  const std::string log = interrupt_worker(out, "STOP", "--dist-timeout 3").log;
   EXPECT_THAT(log, HasSubstr("stopped answering (collective timeout 3 s)"));
   EXPECT_THAT(log, HasSubstr("stopping the other workers"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(120));
