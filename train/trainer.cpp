@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "core/atomic_file.h"
@@ -110,6 +111,27 @@ class BatchNormSync {
  private:
   models::Network& net_;
 };
+
+// The forward pass; where a quantiser rejects its clipping threshold (the projection needs alpha > 0),
+// the error says which thresholds went bad and when: the projection itself does not know its layer.
+torch::Tensor forward_naming_bad_thresholds(models::Network& net, const torch::Tensor& images, int epoch, size_t batch) {
+  try {
+    return net.forward(images);
+  } catch (const std::invalid_argument& e) {
+    std::vector<std::string> bad;
+    for (const auto& [name, values] : learned_alphas(net)) {
+      for (float v : values) {
+        if (!(v > 0) || !std::isfinite(v)) {
+          bad.push_back(fmt::format("{} = {}", name, v));
+          break;
+        }
+      }
+    }
+    if (bad.empty()) throw;
+    throw std::runtime_error(fmt::format("{} at epoch {}, batch {}: {} (try a lower --alpha-lr)", e.what(), epoch + 1, batch + 1,
+                                         fmt::join(bad, ", ")));
+  }
+}
 
 }  // namespace
 
@@ -266,7 +288,7 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
       const size_t count = std::min(sampler.batch_size(), indices.size() - begin);
       const Batch batch = make_batch(train_set, indices, begin, count, norm, augment, data::mix_seed(o.seed, static_cast<uint64_t>(epoch)));
       sgd.zero_grad();
-      const torch::Tensor logits = net.forward(batch.images);
+      const torch::Tensor logits = forward_naming_bad_thresholds(net, batch.images, epoch, b);
       const torch::Tensor loss = torch::cross_entropy_loss(logits, batch.labels);
       // Loss sum, correct and count over every rank: the logs show the global batch, and a non-finite
       // loss on any rank stops all of them at the same step.

@@ -51,6 +51,20 @@ class Trainer : public ::testing::Test {
 
 const auto quiet = [](const std::string&) {};
 
+TEST_F(Trainer, AThresholdDrivenBelowZeroIsNamedInTheError) {
+  auto net = network();
+  for (auto& p : net->named_parameters()) {
+    if (p.key() == "layer2.1.conv2.act_alpha") p.value().data().fill_(-1.5f);
+  }
+  try {
+    train(*net, options("bad-alpha"), quiet);
+    ADD_FAILURE() << "trained through a negative threshold";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), ::testing::AllOf(::testing::HasSubstr("layer2.1.conv2.act_alpha = -1.5"),
+                                           ::testing::HasSubstr("at epoch 1, batch 1")));
+  }
+}
+
 TEST_F(Trainer, ResumeAfterAnInterruptionGivesTheSameWeights) {
   auto straight = network();
   train(*straight, options("straight"), quiet);
