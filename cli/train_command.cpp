@@ -37,6 +37,10 @@ void add_train_command(CLI::App& app) {
                  "or cropP and flip joined by +, e.g. crop2+flip")
       ->capture_default_str();
   c->add_option("--init", o->init_checkpoint, "start from this checkpoint (progressive initialisation 32 -> 5 -> 4 -> 3 -> 2)");
+  c->add_flag("--fit-thresholds", o->fit_thresholds,
+              "before training, set the learned thresholds to their QEM values (Eq. 14) for this bit width: weights from "
+              "the weights, activations on the first " + std::to_string(train::kCalibrationImages) +
+                  " training images (for --init from another bit width)");
   c->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint");
   c->add_option("--seed", o->seed)->capture_default_str();
   c->add_option("--train-limit", o->train_limit, "use only the first N training images");

@@ -26,6 +26,50 @@ void Network::init_quantizers() {
   }
 }
 
+std::vector<std::string> Network::fit_thresholds(const torch::Tensor& batch) {
+  std::vector<std::string> fitted;
+  const auto prefixed = [](const std::string& prefix, const char* name) { return prefix + "." + name; };
+  std::vector<qat::QuantConv2d> calibrating;
+  for (const auto& item : named_modules(/*name_prefix=*/"", /*include_self=*/false)) {
+    if (auto conv = std::dynamic_pointer_cast<qat::QuantConv2dImpl>(item.value())) {
+      if (conv->weight_quant && conv->weight_quant->fit_threshold(conv->weight)) {
+        fitted.push_back(prefixed(item.key(), "weight_quant.wgt_alpha"));
+      }
+      if (conv->act_alpha.defined()) {
+        calibrating.emplace_back(conv);
+        fitted.push_back(prefixed(item.key(), "act_alpha"));
+      }
+    }
+    if (auto linear = std::dynamic_pointer_cast<qat::QuantLinearImpl>(item.value())) {
+      if (linear->weight_quant && linear->weight_quant->fit_threshold(linear->weight)) {
+        fitted.push_back(prefixed(item.key(), "weight_quant.wgt_alpha"));
+      }
+    }
+  }
+  // Training mode: batch norm normalises with the batch's statistics, as the training that follows will
+  // (the running statistics of a network trained briefly can be far off). Those running statistics are
+  // put back afterwards: the calibration batch is not training data.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> buffers;
+  for (auto& b : this->buffers()) buffers.emplace_back(b, b.clone());
+  struct Restore {
+    Network& net;
+    std::vector<qat::QuantConv2d>& convs;
+    std::vector<std::pair<torch::Tensor, torch::Tensor>>& buffers;
+    bool was_training;
+    ~Restore() {
+      torch::NoGradGuard no_grad;
+      for (auto& conv : convs) conv->set_calibrating(false);
+      for (auto& [buffer, saved] : buffers) buffer.copy_(saved);
+      net.train(was_training);
+    }
+  } restore{*this, calibrating, buffers, is_training()};
+  for (auto& conv : calibrating) conv->set_calibrating(true);
+  train();
+  torch::NoGradGuard no_grad;
+  if (!calibrating.empty()) forward(batch);
+  return fitted;
+}
+
 std::vector<std::string> known_architectures() {
   return {"resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "resnet18", "resnet34", "resnet50"};
 }

@@ -31,6 +31,14 @@ class Network : public torch::nn::Module {
   // Re-derives the quantisers' data-dependent state from the current weights (after loading weights of
   // another precision: progressive initialisation).
   void init_quantizers();
+  // Sets every learned RCF threshold to its QEM value (Eq. 14 minimised, qat/qem_fit.h): weight
+  // thresholds from the weights, activation thresholds from the inputs each layer sees when `batch` runs
+  // through the network (batch norm on the batch's statistics, as in training; the running statistics
+  // are left as they were), layer after layer, so each layer's threshold is fitted to inputs its
+  // predecessors already quantise with theirs. For thresholds carried over from another bit width
+  // (progressive initialisation); beyond the paper, which keeps them and trains for long enough to move
+  // them. Returns the fitted thresholds' state_dict names.
+  std::vector<std::string> fit_thresholds(const torch::Tensor& batch);
 
  private:
   std::string arch_;

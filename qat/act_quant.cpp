@@ -4,6 +4,7 @@
 
 #include "qat/clip_project.h"
 #include "qat/grad_scale.h"
+#include "qat/qem_fit.h"
 
 namespace apot::qat {
 
@@ -32,5 +33,7 @@ torch::Tensor ActQuant::operator()(const torch::Tensor& x, const torch::Tensor& 
   }
   throw std::logic_error("unknown activation quantizer");
 }
+
+std::optional<double> ActQuant::fit_threshold(const torch::Tensor& x) const { return qem_threshold(*levels_, x); }
 
 }  // namespace apot::qat

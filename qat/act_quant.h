@@ -27,6 +27,9 @@ class ActQuant {
 
   const LevelSet& levels() const { return *levels_; }
 
+  // The QEM threshold (qat/qem_fit.h) for inputs like x; nullopt when x is all <= 0.
+  std::optional<double> fit_threshold(const torch::Tensor& x) const;
+
  private:
   QuantConfig config_;
   std::optional<LevelSet> levels_;

@@ -23,6 +23,10 @@ QuantConv2dImpl::QuantConv2dImpl(const ConvShape& shape, const QuantConfig& conf
 torch::Tensor QuantConv2dImpl::effective_weight() { return weight_quant ? weight_quant->forward(weight) : weight; }
 
 torch::Tensor QuantConv2dImpl::effective_input(const torch::Tensor& x) {
+  if (calibrating_ && act_alpha.defined()) {
+    torch::NoGradGuard no_grad;
+    if (const auto alpha = act_quant_->fit_threshold(x)) act_alpha.fill_(*alpha);
+  }
   return act_quant_ ? (*act_quant_)(x, act_alpha.defined() ? act_alpha : torch::tensor(1.0f)) : x;
 }
 

@@ -31,6 +31,9 @@ class QuantConv2dImpl : public torch::nn::Module {
   torch::Tensor effective_input(const torch::Tensor& x);
   // Re-initialise what the quantisers derive from the weights (see WeightQuantImpl::init_from).
   void init_quantizers();
+  // Threshold calibration (models::Network::fit_thresholds): while on, every forward first sets act_alpha
+  // to the QEM threshold of the input it gets (ActQuant::fit_threshold).
+  void set_calibrating(bool on) { calibrating_ = on; }
 
   const ConvShape& shape() const { return shape_; }
   const QuantConfig& config() const { return config_; }
@@ -43,6 +46,7 @@ class QuantConv2dImpl : public torch::nn::Module {
   ConvShape shape_;
   QuantConfig config_;
   std::optional<ActQuant> act_quant_;
+  bool calibrating_ = false;
 };
 TORCH_MODULE(QuantConv2d);
 

@@ -11,6 +11,7 @@
 #include "core/lloyd.h"
 #include "qat/clip_project.h"
 #include "qat/grad_scale.h"
+#include "qat/qem_fit.h"
 
 namespace apot::qat {
 
@@ -138,6 +139,21 @@ void WeightQuantImpl::init_from(const torch::Tensor& w) {
     lloyd_levels.copy_(torch::tensor(std::vector<float>(mags.begin(), mags.end())));
     sync_lloyd_levels();
   }
+}
+
+bool WeightQuantImpl::fit_threshold(const torch::Tensor& w) {
+  if (config_.weight_quantizer != WeightQuantizer::Rcf) return false;
+  torch::NoGradGuard no_grad;
+  sync_lloyd_levels();
+  const torch::Tensor x = normalize(w).detach();
+  if (wgt_alpha.dim() == 0) {
+    if (const auto alpha = qem_threshold(levels(), x)) wgt_alpha.fill_(*alpha);
+    return true;
+  }
+  for (int64_t c = 0; c < wgt_alpha.size(0); ++c) {
+    if (const auto alpha = qem_threshold(levels(), x[c])) wgt_alpha[c].fill_(*alpha);
+  }
+  return true;
 }
 
 torch::Tensor WeightQuantImpl::forward(const torch::Tensor& w) {

@@ -27,6 +27,10 @@ class WeightQuantImpl : public torch::nn::Module {
   // LSQ: its initialisation 2 E|w| sqrt(Qp)) and Lloyd levels. Called when a layer is created and when
   // weights arrive without their thresholds (progressive initialisation from a higher precision).
   void init_from(const torch::Tensor& w);
+  // Sets a learned RCF threshold to the QEM one (qat/qem_fit.h) of w's normalised weights, per output
+  // channel where alpha is: for a threshold carried over from another bit width. Returns whether it did
+  // (other quantisers derive their threshold from the weights or start from their own rule).
+  bool fit_threshold(const torch::Tensor& w);
 
   // The tensor the levels are applied to: w after weight normalisation (Eq. 9) where it applies.
   torch::Tensor normalize(const torch::Tensor& w) const;

@@ -30,6 +30,7 @@ struct Hyper {
   double act_alpha_lr = 0;             // 0: alpha_lr
   double alpha_weight_decay = 1e-4;
   std::string augment = "default";     // data::parse_augmentation's spec
+  bool fit_thresholds = false;         // QEM thresholds after progressive initialisation (train::TrainOptions)
 };
 
 struct StudyRow {

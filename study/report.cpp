@@ -97,9 +97,14 @@ std::string budget_text(const StudyPlan& plan) {
         "quantised rows start from a trained network (progressive initialisation) and need few epochs; full precision "
         "from scratch needs the most. Cosine schedule, lr {} from scratch and {} for the quantised rows, weight "
         "decay {} from scratch and {} for the quantised rows, augmentation {} (cropP: pad P, random crop; flip: "
-        "horizontal), alpha lr {}, alpha weight decay 1e-5 at 5 bits and 1e-4 below (Appendix C.2).",
+        "horizontal), alpha lr {}, alpha weight decay 1e-5 at 5 bits and 1e-4 below (Appendix C.2).{}",
         kBudgetRecipe, counts, chosen, b.budget_seconds / 3600, b.fp_epoch_seconds, b.quant_epoch_seconds, b.wide_act_epoch_seconds,
-        fp.lr, quant.lr, fp.weight_decay, quant.weight_decay, fp.augment, quant.alpha_lr);
+        fp.lr, quant.lr, fp.weight_decay, quant.weight_decay, fp.augment, quant.alpha_lr,
+        quant.fit_thresholds
+            ? " Beyond the paper: a quantised row does not keep the thresholds of the row it starts from (the paper's "
+              "constants 3 and 8, barely moved in a few epochs, zero most 2-bit weights and activations) but starts "
+              "them at their QEM values, Eq. 14 minimised (`apot train --fit-thresholds`)."
+            : "");
   }
   return text + fmt::format(" Estimated wall time of this plan on 2 cores: {}.", duration(estimated_seconds(plan)));
 }

@@ -134,6 +134,8 @@ nlohmann::json row_settings(const StudyPlan& plan, const StudyRow& row) {
                 {"act_alpha_lr", h.act_alpha_lr},
                 {"alpha_weight_decay", h.alpha_weight_decay},
                 {"augment", h.augment}};
+  // Only when on: rows trained before the option existed keep matching their settings.
+  if (h.fit_thresholds) j["hyper"]["fit_thresholds"] = true;
   return j;
 }
 

@@ -107,6 +107,7 @@ train::TrainOptions train_options(const StudyPlan& plan, const StudyRow& row, co
   t.act_alpha_lr = h.act_alpha_lr;
   t.alpha_weight_decay = h.alpha_weight_decay;
   t.augment = h.augment;
+  t.fit_thresholds = h.fit_thresholds;
   t.seed = o.seed;
   t.out_dir = files.dir;
   return t;

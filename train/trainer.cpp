@@ -1,9 +1,11 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -182,6 +184,36 @@ std::vector<std::string> load_initialisation(models::Network& net, const std::st
   return missing;
 }
 
+namespace {
+
+// Fits the learned thresholds (TrainOptions::fit_thresholds) and says what they became.
+std::string fit_thresholds(models::Network& net, const data::ImageSet& train_set, const data::Normalization& norm) {
+  const size_t count = std::min(kCalibrationImages, train_set.size());
+  std::vector<size_t> first(count);
+  std::iota(first.begin(), first.end(), size_t{0});
+  const std::vector<std::string> fitted = net.fit_thresholds(make_batch(train_set, first, 0, count, norm, {}, 0).images);
+  double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
+  int n[2] = {0, 0};
+  for (const auto& [name, values] : learned_alphas(net)) {
+    if (std::find(fitted.begin(), fitted.end(), name) == fitted.end()) continue;
+    const int kind = ends_with(name, "act_alpha") ? 1 : 0;
+    for (float v : values) {
+      lo[kind] = std::min(lo[kind], static_cast<double>(v));
+      hi[kind] = std::max(hi[kind], static_cast<double>(v));
+    }
+    ++n[kind];
+  }
+  std::string line = fmt::format("thresholds fitted by QEM (Eq. 14) on {} training images:", count);
+  const char* what[2] = {"weight", "activation"};
+  for (int k = 0; k < 2; ++k) {
+    line += n[k] ? fmt::format(" {} {} alphas in [{:.3g}, {:.3g}];", n[k], what[k], lo[k], hi[k]) : fmt::format(" no {} alphas;", what[k]);
+  }
+  line.pop_back();
+  return line;
+}
+
+}  // namespace
+
 std::vector<std::pair<std::string, std::vector<float>>> learned_alphas(models::Network& net) {
   std::vector<std::pair<std::string, std::vector<float>>> alphas;
   for (const auto& p : net.named_parameters()) {
@@ -222,6 +254,7 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
                         : fmt::format("initialised from {} ({} quantiser entries derived from its weights)",
                                       o.init_checkpoint, missing.size()));
   }
+  if (o.fit_thresholds && !o.resume) say(fit_thresholds(net, train_set, norm));
 
   // Weights, weight thresholds, activation thresholds (Appendix C.2 gives the last two their own lr).
   std::vector<MomentumSgd::Group> groups(3);

@@ -39,6 +39,9 @@ struct TrainOptions {
   double alpha_weight_decay = 1e-4;
   std::string augment = "default"; // data::parse_augmentation's spec: the dataset's, none, crop4+flip, ...
   std::string init_checkpoint;     // progressive initialisation: weights of a higher precision
+  bool fit_thresholds = false;     // before training (not on resume): learned thresholds set to their QEM
+                                   // values on the first kCalibrationImages training images
+                                   // (models::Network::fit_thresholds); for --init from another bit width
   bool resume = false;             // continue from out_dir's checkpoint
   uint64_t seed = 0;
   std::string out_dir = "run";
@@ -49,6 +52,9 @@ struct TrainOptions {
   // batch norm statistics span all ranks, and only rank 0 logs and writes files.
   ProcessGroup* group = nullptr;
 };
+
+// The images --fit-thresholds calibrates activation thresholds on: enough for ~10^6 samples per layer.
+constexpr size_t kCalibrationImages = 256;
 
 struct EvalResult {
   double loss = 0;

@@ -5,6 +5,8 @@
 #include "core/network_spec.h"
 #include "models/network.h"
 
+#include <algorithm>
+
 namespace apot::models {
 namespace {
 
@@ -44,6 +46,63 @@ TEST(Network, UnknownArchitectureListsTheKnownOnes) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("resnet20"), std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace apot::models
+
+namespace apot::models {
+namespace {
+
+std::vector<float> alphas_of(Network& net) {
+  std::vector<float> values;
+  for (const auto& p : net.named_parameters()) {
+    if (p.key().find("alpha") == std::string::npos) continue;
+    const torch::Tensor t = p.value().detach().reshape({-1});
+    values.insert(values.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+  }
+  return values;
+}
+
+TEST(Network, FitThresholdsCalibratesEveryLearnedThresholdAndKeepsTheBatchNormStatistics) {
+  NetworkOptions options;
+  options.in_channels = 1;
+  options.quant.weight_bits = options.quant.act_bits = 2;
+  torch::manual_seed(4);
+  auto net = make_network("resnet20", options);
+  net->train();
+  std::vector<torch::Tensor> stats_before;
+  for (const auto& b : net->named_buffers()) stats_before.push_back(b.value().clone());
+  const torch::Tensor batch = torch::randn({16, 1, 28, 28});
+
+  const std::vector<std::string> fitted = net->fit_thresholds(batch);
+  size_t learned = 0;
+  for (const auto& p : net->named_parameters()) {
+    if (p.key().find("alpha") == std::string::npos) continue;
+    ++learned;
+    EXPECT_NE(std::find(fitted.begin(), fitted.end(), p.key()), fitted.end()) << p.key() << " was not fitted";
+    const float init = p.key().find("act_alpha") != std::string::npos ? 8.0f : 3.0f;
+    EXPECT_NE(p.value().item<float>(), init) << p.key();
+  }
+  EXPECT_EQ(fitted.size(), learned);
+  EXPECT_GT(learned, 30u);
+  // The mode is as it was, and so are the batch norm statistics.
+  EXPECT_TRUE(net->is_training());
+  size_t i = 0;
+  for (const auto& b : net->named_buffers()) EXPECT_TRUE(b.value().equal(stats_before[i++])) << b.key();
+
+  // Calibration ends with the call: a forward leaves the thresholds alone. Layer by layer, each fitted
+  // to inputs its predecessors quantise with their fitted thresholds, so a second fit changes nothing.
+  const std::vector<float> after = alphas_of(*net);
+  {
+    torch::NoGradGuard no_grad;
+    net->forward(batch);
+  }
+  EXPECT_EQ(alphas_of(*net), after);
+  net->eval();
+  net->fit_thresholds(batch);
+  EXPECT_EQ(alphas_of(*net), after);
+  EXPECT_FALSE(net->is_training());
 }
 
 }  // namespace

@@ -46,6 +46,9 @@ TEST(StudyPlan, ProgressiveInitialisationGoesFiveFourThreeTwo) {
   EXPECT_EQ(plan.row("apot3").quant.scheme, Scheme::APoT);
   EXPECT_EQ(plan.row("uniform3").quant.scheme, Scheme::Uniform);
   EXPECT_EQ(plan.row("pot3").quant.scheme, Scheme::PoT);
+  // The budget recipe's few epochs start every quantised row at its QEM thresholds; the row trained from
+  // scratch has none.
+  for (const StudyRow& r : plan.rows) EXPECT_EQ(r.hyper.fit_thresholds, !r.init_from.empty()) << r.name;
 }
 
 TEST(StudyPlan, AblationsLloydAndBaselineAreTheTablesRows) {
@@ -117,6 +120,7 @@ TEST(StudyPlan, CifarPaperRecipeHasAppendixC2sHyperParameters) {
   }
   EXPECT_DOUBLE_EQ(plan.row("apot5").hyper.alpha_weight_decay, 1e-5);
   EXPECT_DOUBLE_EQ(plan.row("apot3").hyper.alpha_weight_decay, 1e-4);
+  EXPECT_FALSE(plan.row("apot3").hyper.fit_thresholds) << "the paper's recipe keeps the thresholds it starts from";
 }
 
 TEST(StudyPlan, RecipeAndDatasetMustFit) {
