@@ -44,7 +44,7 @@ double lr_factor(const TrainOptions& o, int epoch) {
   // 150 / 225 of 300).
   const std::vector<int> milestones = o.lr_milestones.empty() ? std::vector<int>{o.epochs / 2, o.epochs * 3 / 4} : o.lr_milestones;
   double factor = 1;
-  for (int m : milestones) factor *= epoch >= m ? 0.1 : 1.0;
+  for (int m : milestones) factor *= m >= 1 && epoch >= m ? 0.1 : 1.0;  // a run too short for a default one has none
   return factor;
 }
 

@@ -123,6 +123,17 @@ TEST(StudyPlan, CifarPaperRecipeHasAppendixC2sHyperParameters) {
   EXPECT_FALSE(plan.row("apot3").hyper.fit_thresholds) << "the paper's recipe keeps the thresholds it starts from";
 }
 
+TEST(StudyPlan, CifarPaperRecipeKeepsOnlyTheMilestonesAShortRunHas) {
+  StudyOptions o;
+  o.recipe = kCifarPaperRecipe;
+  o.epochs_fp = o.epochs_quant = 10;
+  EXPECT_THAT(build_plan(o).row("apot4").hyper.lr_milestones, ElementsAre(4, 6));
+  o.epochs_fp = o.epochs_quant = 2;
+  EXPECT_THAT(build_plan(o).row("apot4").hyper.lr_milestones, ElementsAre(1));
+  o.quick = true;  // one epoch: no milestone fits
+  EXPECT_TRUE(build_plan(o).row("apot4").hyper.lr_milestones.empty());
+}
+
 TEST(StudyPlan, RecipeAndDatasetMustFit) {
   StudyOptions o;
   o.recipe = kCifarPaperRecipe;
