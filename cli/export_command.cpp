@@ -1,8 +1,14 @@
 // `apot export`: a trained checkpoint as a packed integer model (.apot) for the integer engine.
 #include <fmt/format.h>
 
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "data/datasets.h"
+#include "deploy/calibrate.h"
 #include "deploy/export.h"
 #include "deploy/model_file.h"
 #include "models/state_dict.h"
@@ -21,6 +27,20 @@ int64_t weight_count(const deploy::IntegerModel& model) {
   return n;
 }
 
+int parse_frac_bits(const std::string& text) {
+  size_t used = 0;
+  int bits = -1;
+  try {
+    bits = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || bits < 0 || bits > 30) {
+    throw std::invalid_argument(fmt::format("--frac-bits {}: expected auto or a whole number from 0 to 30", text));
+  }
+  return bits;
+}
+
 }  // namespace
 
 void add_export_command(CLI::App& app) {
@@ -30,21 +50,42 @@ void add_export_command(CLI::App& app) {
   auto checkpoint = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   auto input_range = std::make_shared<double>(0);
-  auto frac_bits = std::make_shared<int>(deploy::ExportOptions{}.frac_bits);
+  auto frac_bits = std::make_shared<std::string>("auto");
+  auto calibration_images = std::make_shared<size_t>(deploy::kCalibrationImages);
   model->add_to(*c);
   dataf->add_to(*c);
   c->add_option("--checkpoint", *checkpoint, "a state_dict saved by apot train or torch.save")->required();
   c->add_option("--out", *out, "the .apot file to write")->required();
   c->add_option("--input-range", *input_range,
                 "largest |input| the input quantiser represents (default: normalised pixels of the dataset)");
-  c->add_option("--frac-bits", *frac_bits, "fraction bits of the int32 activations between layers")->capture_default_str();
+  c->add_option("--frac-bits", *frac_bits,
+                "fraction bits of the int32 activations between layers, 0 to 30, or auto: the most (up to 24) that "
+                "keep 4x the largest value seen on the calibration images")
+      ->capture_default_str();
+  c->add_option("--calibration-images", *calibration_images,
+                "training images --frac-bits auto runs the network on")
+      ->capture_default_str();
   c->callback([=] {
     set_threads(model->threads);
     auto net = build_network(*model, dataf->dataset);
     models::load_state_dict(*net, models::read_state_dict(*checkpoint), *checkpoint);
-    deploy::ExportOptions options = deploy::export_options_for(dataf->dataset);
+    deploy::ExportOptions options;
+    if (*frac_bits == "auto") {
+      deploy::Calibration calibration;
+      try {
+        const data::ImageSet train = data::load_dataset(dataf->dataset, dataf->data_dir, /*train=*/true);
+        calibration = deploy::calibrate_export(*net, dataf->dataset, data::subset(train, 0, *calibration_images));
+      } catch (const std::exception& e) {
+        throw std::invalid_argument(fmt::format("--frac-bits auto calibrates on {}'s training images: {} (give "
+                                                "--frac-bits N to export without them)", dataf->dataset, e.what()));
+      }
+      options = calibration.options;
+      fmt::print("{}\n", calibration.describe());
+    } else {
+      options = deploy::export_options_for(dataf->dataset);
+      options.frac_bits = parse_frac_bits(*frac_bits);
+    }
     options.input_range = *input_range;
-    options.frac_bits = *frac_bits;
     std::vector<std::string> warnings;
     const deploy::IntegerModel integer_model = deploy::export_model(*net, options, &warnings);
     for (const std::string& w : warnings) fmt::print(stderr, "apot: warning: {}\n", w);
@@ -54,6 +95,15 @@ void add_export_command(CLI::App& app) {
     fmt::print("wrote {}: {} ({}), {} ops, {} weights, {} bytes = {:.3f} bits per weight\n", *out, integer_model.arch,
                integer_model.description, integer_model.ops.size(), weights, bytes,
                8.0 * static_cast<double>(bytes) / static_cast<double>(weights));
+    const double pixel_error = deploy::pixel_input_error(options.mean, options.std, integer_model.input.scale);
+    if (std::isfinite(pixel_error)) {
+      fmt::print("input quantiser: step {:.6g}, every normalised pixel value of {} within {:.2g} of its code\n",
+                 integer_model.input.scale, dataf->dataset, pixel_error);
+    } else {
+      fmt::print(stderr, "apot: warning: input quantiser step {:.6g} (--input-range {}): normalised pixels of {} lie "
+                 "beyond its range, and the engine refuses such images\n", integer_model.input.scale, *input_range,
+                 dataf->dataset);
+    }
   });
 }
 

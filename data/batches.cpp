@@ -146,11 +146,10 @@ void fill_batch(const ImageSet& set, const std::vector<size_t>& indices, size_t 
   }
   if (augment.pad < 0) throw std::invalid_argument(fmt::format("fill_batch: pad {}, expected >= 0", augment.pad));
 
-  // Every normalised value is one of 256 per channel: a table computes each once, with the exact float
-  // operations of ToTensor + Normalize.
+  // Every normalised value is one of 256 per channel: a table computes each once.
   std::vector<float> table(channels * 256);
   for (size_t c = 0; c < channels; ++c) {
-    for (int v = 0; v < 256; ++v) table[c * 256 + v] = (static_cast<float>(v) / 255.0f - norm.mean[c]) / norm.std[c];
+    for (int v = 0; v < 256; ++v) table[c * 256 + v] = normalise_pixel(v, norm.mean[c], norm.std[c]);
   }
   const size_t image_bytes = set.image_bytes();
   const size_t plane = static_cast<size_t>(set.height) * static_cast<size_t>(set.width);

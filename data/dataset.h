@@ -25,4 +25,8 @@ struct Normalization {
   std::vector<float> mean, std;
 };
 
+// Pixel v of a channel normalised with that channel's mean and std, in the float operations of
+// ToTensor + Normalize: the exact value every batch holds (and the integer engine's input quantiser sees).
+inline float normalise_pixel(int v, float mean, float std) { return (static_cast<float>(v) / 255.0f - mean) / std; }
+
 }  // namespace apot::data

@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include "data/dataset.h"
 #include "data/datasets.h"
+#include "deploy/input_quant.h"
 #include "deploy/validate.h"
 #include "models/network_layout.h"
 
@@ -280,14 +282,74 @@ double normalised_input_range(const std::vector<double>& mean, const std::vector
   return range;
 }
 
+namespace {
+
+// Every normalised pixel value, channel by channel, as the batches hold them.
+std::vector<double> normalised_pixels(const std::vector<double>& mean, const std::vector<double>& std) {
+  if (mean.empty() || mean.size() != std.size()) {
+    throw std::invalid_argument(fmt::format("the input normalisation has {} means and {} stds, expected the same "
+                                            "number, at least one", mean.size(), std.size()));
+  }
+  std::vector<double> values;
+  for (size_t c = 0; c < mean.size(); ++c) {
+    if (!std::isfinite(mean[c]) || !(std[c] > 0) || !std::isfinite(std[c])) {
+      throw std::invalid_argument(fmt::format("input normalisation of channel {}: mean {}, std {}; expected finite "
+                                              "numbers, std > 0", c, mean[c], std[c]));
+    }
+    for (int p = 0; p < 256; ++p) {
+      values.push_back(data::normalise_pixel(p, static_cast<float>(mean[c]), static_cast<float>(std[c])));
+    }
+  }
+  return values;
+}
+
+// The largest |x - code x step| over the values; infinite where the input quantiser refuses one.
+double grid_error(const std::vector<double>& values, double step) {
+  double worst = 0;
+  for (const double x : values) {
+    if (!(std::abs(x) <= kInputCodeLimit * step)) return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, std::abs(x - std::round(x / step) * step));  // as deploy/input_quant.h rounds
+  }
+  return worst;
+}
+
+}  // namespace
+
+double pixel_input_error(const std::vector<double>& mean, const std::vector<double>& std, double step) {
+  return grid_error(normalised_pixels(mean, std), step);
+}
+
+InputGrid pixel_input_grid(const std::vector<double>& mean, const std::vector<double>& std) {
+  const std::vector<double> values = normalised_pixels(mean, std);
+  double largest = 0;
+  for (const double x : values) largest = std::max(largest, std::abs(x));
+  // The finest grid; a quarter step of margin keeps the largest value inside the quantiser's limit.
+  InputGrid best;
+  best.step = largest / (kInputCodeLimit - 0.25);
+  best.max_error = grid_error(values, best.step);
+  for (const double s : std) {
+    for (int k = 1; k <= kInputCodeLimit; ++k) {
+      const double step = 1.0 / (255.0 * static_cast<double>(static_cast<float>(s)) * k);
+      const double error = grid_error(values, step);
+      if (std::isinf(error)) break;  // a finer lattice only widens the codes
+      if (error < best.max_error) best = {step, error};
+    }
+  }
+  return best;
+}
+
 IntegerModel export_model(models::Network& net, const ExportOptions& options, std::vector<std::string>* warnings) {
   if (options.frac_bits < 0 || options.frac_bits > 30) {
     throw std::invalid_argument(fmt::format("--frac-bits {}: expected 0 to 30", options.frac_bits));
   }
-  const double range = options.input_range > 0 ? options.input_range : normalised_input_range(options.mean, options.std);
-  if (!(range > 0) || !std::isfinite(range)) {
+  if (options.input_range <= 0 && options.mean.empty()) {
     throw std::invalid_argument("the input range is unknown: give the normalisation (mean and std) or an input range");
   }
+  if (options.input_range > 0 && !std::isfinite(options.input_range)) {
+    throw std::invalid_argument(fmt::format("input range {}: expected a finite number > 0", options.input_range));
+  }
+  const double input_step =
+      options.input_range > 0 ? options.input_range / kInputCodeLimit : pixel_input_grid(options.mean, options.std).step;
   net.eval();
   torch::NoGradGuard no_grad;
   const qat::QuantConfig& config = net.options().quant;
@@ -302,7 +364,7 @@ IntegerModel export_model(models::Network& net, const ExportOptions& options, st
   model.height = options.height;
   model.width = options.width;
   model.frac_bits = options.frac_bits;
-  model.input.scale = range / 32767;
+  model.input.scale = input_step;
   model.input.mean = options.mean;
   model.input.std = options.std;
 

@@ -31,9 +31,11 @@ struct LevelSetSpec {
   LevelSet make() const { return LevelSet::make(scheme, bits, k, is_signed); }
 };
 
-// Buffer 0 from the float input x (already normalised like the network's training input):
-// code = clamp(round_half_away(x / scale), -32767, 32767). Inputs beyond +-32767 * scale are refused by
-// the engine with an error (they would be clipped), so export picks the scale from the input range.
+// Buffer 0 from the float input x (already normalised like the network's training input: the engine
+// does not apply mean and std): code = clamp(round_half_away(x / scale), -32767, 32767). Inputs beyond
+// +-32767 * scale are refused by the engine with an error (they would be clipped). For images of 8-bit
+// pixels export picks a scale on which every normalised pixel value is an integer to float precision
+// (deploy/export.h, pixel_input_grid), so the quantiser adds no error of its own.
 struct InputQuant {
   double scale = 1.0;
   // Per channel, for users who feed raw images in [0, 1]: x = (pixel - mean) / std.

@@ -14,6 +14,7 @@
 #include "core/cost.h"
 #include "core/network_spec.h"
 #include "data/datasets.h"
+#include "deploy/calibrate.h"
 #include "deploy/export.h"
 #include "deploy/model_file.h"
 #include "models/state_dict.h"
@@ -129,7 +130,7 @@ ModelCost row_cost(const StudyPlan& plan, const qat::QuantConfig& q) {
 // Exports the trained network and runs the integer engine on the test set; a row without an integer
 // form says why instead of a number.
 void measure_integer(const StudyPlan& plan, const StudyRow& row, models::Network& net, const RowFiles& files,
-                     const data::ImageSet& test, RowResult* r, const Log& log) {
+                     const data::ImageSet& test, const data::ImageSet& calibration, RowResult* r, const Log& log) {
   const qat::QuantConfig& q = row.quant;
   if (!q.quantizes_weights()) {
     r->integer_note = "n/a (full precision: the integer engine runs quantised models)";
@@ -141,7 +142,9 @@ void measure_integer(const StudyPlan& plan, const StudyRow& row, models::Network
   }
   deploy::IntegerModel model;
   try {
-    model = deploy::export_model(net, deploy::export_options_for(plan.options.dataset));
+    const deploy::Calibration c = deploy::calibrate_export(net, plan.options.dataset, calibration);
+    log(c.describe());
+    model = deploy::export_model(net, c.options);
   } catch (const std::invalid_argument& e) {
     r->integer_note = fmt::format("n/a (no integer form: {})", e.what());
     log(fmt::format("no integer model: {}", e.what()));
@@ -169,7 +172,7 @@ RowResult describe_row(const StudyPlan& plan, const StudyRow& row) {
 }
 
 RowResult run_row(const StudyPlan& plan, const StudyRow& row, const RowFiles& files, RowState state,
-                  const data::ImageSet& test, const Log& log) {
+                  const data::ImageSet& test, const data::ImageSet& calibration, const Log& log) {
   fs::create_directories(files.dir);
   claim_settings(files.settings(), row_settings(plan, row), "row " + row.name);
   RowResult r = describe_row(plan, row);
@@ -199,7 +202,7 @@ RowResult run_row(const StudyPlan& plan, const StudyRow& row, const RowFiles& fi
   r.epochs = static_cast<int>(trained.epochs.size());
   r.fake_quant_accuracy = trained.epochs.back().test_accuracy;
   for (const train::EpochMetrics& m : trained.epochs) r.train_seconds += m.seconds;
-  measure_integer(plan, row, *net, files, test, &r, log);
+  measure_integer(plan, row, *net, files, test, calibration, &r, log);
   r.eval_seconds = seconds_since(start);
   write_file_atomically(files.result(), to_json(r).dump(2) + "\n");  // last: the row is finished
   return r;
@@ -312,7 +315,7 @@ StudyOutcome run_study(const StudyPlan& plan, const std::string& command, const 
   const auto start = Clock::now();
   const StudyOptions& o = plan.options;
   // What would stop the study after hours of training is checked before the first row.
-  load_split(plan, /*train=*/true);
+  const data::ImageSet calibration = data::subset(load_split(plan, /*train=*/true), 0, deploy::kCalibrationImages);
   const data::ImageSet test = load_split(plan, /*train=*/false);
   const std::string terminal = gnuplot_png_terminal();
 
@@ -347,7 +350,7 @@ StudyOutcome run_study(const StudyPlan& plan, const std::string& command, const 
     }
     row_log(fmt::format("{}: {} for {} epochs{}", to_string(state), row.label, row.hyper.epochs,
                         row.init_from.empty() ? "" : ", starting from " + row.init_from));
-    outcome.results.push_back(run_row(plan, row, files, state, test, row_log));
+    outcome.results.push_back(run_row(plan, row, files, state, test, calibration, row_log));
     const RowResult& r = outcome.results.back();
     if (r.trained()) {
       row_log(fmt::format("done: fake-quant {}%, integer {}, {:.3f} MB, {:.1f} M FixOPs, {:.0f} s", r.accuracy_text(),

@@ -24,9 +24,10 @@ std::string temp_path(const std::string& name) {
 
 class DeployCli : public ::testing::Test {
  protected:
-  // The reference's input is N(0, 1) noise, so the input range is set to cover it.
+  // The reference's input is N(0, 1) noise, so the input range is set to cover it; without CIFAR-10's
+  // training images here, the fraction bits are given.
   void SetUp() override {
-    const RunResult r = run_apot("export" + kModelFlags + " --dataset cifar10 --input-range 6 --out " + model_);
+    const RunResult r = run_apot("export" + kModelFlags + " --dataset cifar10 --input-range 6 --frac-bits 20 --out " + model_);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("bits per weight"));
     EXPECT_THAT(r.err, HasSubstr("clamped"));  // one conv1 weight beyond the reference's 8-bit range
@@ -89,9 +90,21 @@ TEST_F(DeployCli, DamagedFilesAndBadInputAreClearErrors) {
   r = run_apot("run " + model_ + " --input " + kDir + "res20_4bit_logits.pt --output /dev/null");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("expected N x 3 x 32 x 32"));
-  r = run_apot("export --arch resnet20 --bits 32 --checkpoint " + kDir + "res20_32bit.pt --dataset cifar10 --out " + damaged);
+  r = run_apot("export --arch resnet20 --bits 32 --checkpoint " + kDir + "res20_32bit.pt --dataset cifar10 --frac-bits 20 --out " +
+               damaged);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("conv1"));
+  EXPECT_FALSE(std::filesystem::exists(damaged));
+  for (const std::string bits : {"31", "-1", "20x", "many"}) {
+    r = run_apot("export" + kModelFlags + " --dataset cifar10 --frac-bits " + bits + " --out " + damaged);
+    EXPECT_EQ(r.exit_code, 1) << bits;
+    EXPECT_THAT(r.err, HasSubstr("--frac-bits " + bits + ": expected auto or a whole number from 0 to 30"));
+  }
+  // --frac-bits auto calibrates on training images: without them the error says so and what to do.
+  r = run_apot("export" + kModelFlags + " --dataset cifar10 --data-dir " + temp_path("apot_no_such_dir") + " --out " + damaged);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--frac-bits auto calibrates on cifar10's training images"));
+  EXPECT_THAT(r.err, HasSubstr("give --frac-bits N"));
   EXPECT_FALSE(std::filesystem::exists(damaged));
 }
 
