@@ -7,6 +7,7 @@
 
 #include "models/torch_io.h"
 #include "tests/cli/run_apot.h"
+#include "tests/models/reference_agreement.h"
 
 namespace apot::test {
 namespace {
@@ -30,8 +31,7 @@ TEST_P(PredictReference, ReproducesTheReferenceLogits) {
   const torch::Tensor logits = models::read_tensor(out);
   const torch::Tensor expected = models::read_tensor(prefix + "_logits.pt");
   std::filesystem::remove(out);
-  ASSERT_EQ(logits.sizes(), expected.sizes());
-  EXPECT_LT((logits - expected).abs().max().item<double>(), 1e-4) << bits << " bits";
+  test::expect_reference_logits(logits, expected, std::to_string(bits) + " bits");
 }
 
 INSTANTIATE_TEST_SUITE_P(Bits, PredictReference, ::testing::Values(2, 3, 4, 32));
