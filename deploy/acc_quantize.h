@@ -59,6 +59,7 @@ struct AccQuantRows {
 int32_t acc_quantize_one(const AccQuantTable& t, int c, int32_t acc);
 void acc_quantize_scalar(const AccQuantTable& t, const AccQuantRows& r);
 // The caller checks the CPU.
+void acc_quantize_avx2(const AccQuantTable& t, const AccQuantRows& r);
 void acc_quantize_avx512(const AccQuantTable& t, const AccQuantRows& r);
 
 }  // namespace apot::deploy

@@ -1,6 +1,7 @@
-// The blocked convolution's AVX2 microkernel (deploy/conv_blocked.h): 8 output channels per ymm, int16
-// codes x int16 weights in pairs by vpmaddwd (two products, exact in int32) and vpaddd into the
-// accumulators. Compiled with -mavx2 -mfma; only called when the CPU reports AVX2.
+// The blocked convolution's AVX2 microkernels (deploy/conv_blocked.h): 8 output channels per ymm, int16
+// codes x int16 weights in pairs by vpmaddwd (two products, exact in int32), or uint8 codes x int8
+// weights in quads by vpmaddubsw + vpmaddwd, added into the accumulators. Compiled with -mavx2 -mfma;
+// only called when the CPU reports AVX2.
 #include <immintrin.h>
 
 #include <cstring>
@@ -17,10 +18,33 @@ inline int32_t load32(const void* p) {
   return v;
 }
 
-struct Avx2Micro {
+// int16 codes: vpmaddwd multiplies pairs and adds them in int32.
+struct DotS16 {
   using In = int16_t;
   using W = int16_t;
   static constexpr BlockedTiling kTiling = kAvx2S16Tiling;
+  static __m256i dot(__m256i acc, __m256i codes, __m256i weights) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(codes, weights));
+  }
+};
+
+// uint8 codes: vpmaddubsw adds pairs of u8 x s8 products in int16 (exact: conv_kernel.h, avx2_u8_exact),
+// vpmaddwd by ones the two pairs of each 32-bit lane, as vpdpbusd does in one step.
+struct DotU8 {
+  using In = uint8_t;
+  using W = int8_t;
+  static constexpr BlockedTiling kTiling = kAvx2U8Tiling;
+  static __m256i dot(__m256i acc, __m256i codes, __m256i weights) {
+    const __m256i pairs = _mm256_maddubs_epi16(codes, weights);
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+  }
+};
+
+template <class Dot>
+struct Avx2Micro {
+  using In = typename Dot::In;
+  using W = typename Dot::W;
+  static constexpr BlockedTiling kTiling = Dot::kTiling;
   static constexpr int kGroup = kTiling.group;
   static constexpr int kLanes = kTiling.lanes;
 
@@ -48,7 +72,7 @@ struct Avx2Micro {
         for (int m = 0; m < M; ++m) {
           const __m256i a = _mm256_set1_epi32(load32(r[m] + g));
 #pragma GCC unroll 4
-          for (int v = 0; v < V; ++v) acc[m][v] = _mm256_add_epi32(acc[m][v], _mm256_madd_epi16(a, b[v]));
+          for (int v = 0; v < V; ++v) acc[m][v] = Dot::dot(acc[m][v], a, b[v]);
         }
       }
     }
@@ -61,13 +85,18 @@ struct Avx2Micro {
 
   static void requant(const RequantView& rq, const RequantRows& r) { requant_rows_avx2(rq, r); }
   static void act_quantize(const ActQuantTable& t, const ActQuantRows& r) { act_quantize_avx2(t, r); }
-  static constexpr bool kAccQuant = false;  // no AVX2 acc_quantize: the two steps
+  static constexpr bool kAccQuant = true;
+  static void acc_quantize(const AccQuantTable& t, const AccQuantRows& r) { acc_quantize_avx2(t, r); }
 };
 
 }  // namespace
 
 void conv_blocked_avx2_s16(const BlockedConvArgs& a, int64_t begin, int64_t end) {
-  TileLoop<Avx2Micro>::run(a, begin, end);
+  TileLoop<Avx2Micro<DotS16>>::run(a, begin, end);
+}
+
+void conv_blocked_avx2_u8(const BlockedConvArgs& a, int64_t begin, int64_t end) {
+  TileLoop<Avx2Micro<DotU8>>::run(a, begin, end);
 }
 
 }  // namespace apot::deploy

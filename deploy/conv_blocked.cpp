@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -24,9 +25,20 @@ struct IsaEntry {
   BlockedFn run;
 };
 
-IsaEntry entry_for(Kernel family, CodeType input) {
+IsaEntry entry_for(Kernel family, const ConvLayer& layer) {
+  const CodeType input = layer.shape.in.type;
   if (family == Kernel::Avx2) {
-    if (input == CodeType::U8) throw std::invalid_argument("the avx2 convolution reads int16 codes only");
+    if (input == CodeType::U8) {
+      int32_t max_weight = 0;
+      for (const int32_t w : layer.weights) max_weight = std::max(max_weight, std::abs(w));
+      const int32_t max_input = layer.max_input > 0 ? layer.max_input : 255;
+      if (!avx2_u8_exact(max_input, max_weight)) {
+        throw std::invalid_argument(fmt::format("the avx2 convolution on uint8 codes adds pairs of products in int16: "
+                                                "codes up to {} and weights up to {} would saturate it", max_input,
+                                                max_weight));
+      }
+      return {kAvx2U8Tiling, conv_blocked_avx2_u8};
+    }
     return {kAvx2S16Tiling, conv_blocked_avx2_s16};
   }
   if (family == Kernel::Avx512Vnni) {
@@ -41,7 +53,7 @@ class BlockedConv final : public ConvKernel {
   BlockedConv(Kernel family, const ConvLayer& layer)
       : family_(family),
         shape_(layer.shape),
-        entry_(entry_for(family, layer.shape.in.type)),
+        entry_(entry_for(family, layer)),
         requant_(layer.multiplier.data(), layer.shift.data(), layer.bias.data(), layer.shape.out.channels,
                  layer.shape.out.stride),
         relu_(layer.relu) {

@@ -34,8 +34,10 @@ struct BlockedTiling {
 
 inline constexpr int kMaxTilePixels = 16;
 inline constexpr int kMaxTileChannels = 64;
-// 16 ymm registers: 2 x 6 or 1 x 12 accumulators.
+// 16 ymm registers: 2 x 6 or 1 x 12 accumulators; on uint8 codes two more hold the int16 ones and the
+// int16 pair sums (vpmaddubsw, then vpmaddwd by ones), so 2 x 5 or 1 x 11.
 inline constexpr BlockedTiling kAvx2S16Tiling{8, 2, {0, 12, 6, 0, 0}, 2, 2};
+inline constexpr BlockedTiling kAvx2U8Tiling{8, 2, {0, 11, 5, 0, 0}, 4, 1};
 // 32 zmm registers: up to 24 accumulators.
 inline constexpr BlockedTiling kAvx512U8Tiling{16, 4, {0, 16, 12, 8, 6}, 4, 1};
 inline constexpr BlockedTiling kAvx512S16Tiling{16, 4, {0, 16, 12, 8, 6}, 2, 2};
@@ -81,6 +83,7 @@ struct BlockedConvArgs {
 
 // Items are (image, block, tile), tiles fastest, as conv_blocked.cpp counts them.
 void conv_blocked_avx2_s16(const BlockedConvArgs& a, int64_t begin, int64_t end);
+void conv_blocked_avx2_u8(const BlockedConvArgs& a, int64_t begin, int64_t end);
 void conv_blocked_avx512_u8(const BlockedConvArgs& a, int64_t begin, int64_t end);
 void conv_blocked_avx512_s16(const BlockedConvArgs& a, int64_t begin, int64_t end);
 

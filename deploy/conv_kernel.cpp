@@ -87,6 +87,10 @@ ActQuantRows fused_rows(const FusedActQuant& q, int64_t image, int y, int x, int
   return r;
 }
 
+bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight) {
+  return int64_t{2} * max_input * max_abs_weight <= 32767;
+}
+
 std::unique_ptr<ConvKernel> make_conv_kernel(Kernel family, const ConvLayer& layer) {
   const size_t weights = static_cast<size_t>(layer.shape.out.channels) * layer.shape.in.channels * layer.shape.taps();
   const size_t channels = static_cast<size_t>(layer.shape.out.channels);

@@ -57,6 +57,9 @@ struct ConvLayer {
   std::vector<uint8_t> shift;
   std::vector<int32_t> bias;
   bool relu = false;
+  // The largest input code the layer can read; 0: any value of the code type. The AVX2 kernel on uint8
+  // codes needs it (avx2_u8_exact).
+  int32_t max_input = 0;
 
   // Decodes the level codes of `set` (one byte per code, the ConvOp layout) into both forms.
   static ConvLayer from_codes(const ConvShape& shape, const LevelSet& set, const uint8_t* codes,
@@ -112,8 +115,12 @@ class ConvKernel {
   virtual void run(const ConvCall& call, int64_t begin, int64_t end, ShiftAddCounts* counts) const = 0;
 };
 
+// vpmaddubsw adds two u8 x s8 products in int16 with saturation: exact when 2 x max_input x max |weight|
+// fits int16, as it does for the 2- to 5-bit layers (4-bit APoT: codes up to 48, weights up to 12).
+bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight);
+
 // Prepares (repacks) the layer for a resolved family. std::invalid_argument when the family cannot run
-// it: avx2 reads int16 codes only; uint8 codes need weights within int8.
+// it: uint8 codes need weights within int8, and avx2 on uint8 codes a layer that avx2_u8_exact admits.
 std::unique_ptr<ConvKernel> make_conv_kernel(Kernel family, const ConvLayer& layer);
 
 // The families, behind make_conv_kernel.

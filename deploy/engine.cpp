@@ -51,6 +51,7 @@ struct Buffer {
   BufferKind kind = BufferKind::Codes;
   bool stored = true;   // false: a stream only fused quantisers read, never written
   CodesLayout codes;    // kind Codes
+  int32_t max_abs = 0;  // kind Codes: the largest |value| it can hold (deploy/validate.h)
   StreamLayout stream;  // kind Stream
   Storage storage;
 
@@ -162,21 +163,24 @@ class Engine::Impl {
 
  private:
   // Layouts: each codes buffer keeps the zero border its widest-padded reader needs, and is uint8 when
-  // the family reads uint8, every value fits (activation levels up to 255; the input codes are signed)
-  // and every reader's weights fit int8 (u8 x s8 products).
+  // every value fits (activation levels up to 255; the input codes are signed), every reader's weights
+  // fit int8 (u8 x s8 products), and for avx2 their int16 pair sums cannot saturate (avx2_u8_exact).
   void plan_buffers(const IntegerModel& model, const std::vector<BufferShape>& shapes) {
     std::vector<int> border(shapes.size(), 0);
     std::vector<bool> uint8(shapes.size(), false);
     for (size_t b = 1; b < shapes.size(); ++b) {
-      uint8[b] = reads_uint8(kernel_) && shapes[b].kind == BufferKind::Codes && shapes[b].max_abs <= 255;
+      uint8[b] = shapes[b].kind == BufferKind::Codes && shapes[b].max_abs <= 255;
     }
     for (const Op& op : model.ops) {
       if (const auto* conv = std::get_if<ConvOp>(&op)) {
         const size_t b = static_cast<size_t>(conv->input);
         border[b] = std::max(border[b], conv->padding);
+        int32_t max_weight = 0;
         for (const int32_t w : decode_integers(levels_.get(conv->levels), conv->codes)) {
           if (w < -128 || w > 127) uint8[b] = false;
+          max_weight = std::max(max_weight, std::abs(w));
         }
+        if (kernel_ == Kernel::Avx2 && !avx2_u8_exact(shapes[b].max_abs, max_weight)) uint8[b] = false;
       }
     }
     buffers_.resize(shapes.size());
@@ -184,6 +188,7 @@ class Engine::Impl {
       const BufferShape& s = shapes[b];
       Buffer& buffer = buffers_[b];
       buffer.kind = s.kind;
+      buffer.max_abs = s.max_abs;
       if (s.kind == BufferKind::Codes) {
         buffer.codes =
             CodesLayout::make(uint8[b] ? CodeType::U8 : CodeType::S16, s.channels, s.height, s.width, border[b]);
@@ -239,9 +244,10 @@ class Engine::Impl {
   Step prepare(const ConvOp& op) {
     const ConvShape shape =
         ConvShape::make(buffers_[op.input].codes, op.out_channels, op.kernel, op.stride, op.padding);
-    const ConvLayer layer =
+    ConvLayer layer =
         ConvLayer::from_codes(shape, levels_.get(op.levels), op.codes.data(), op.requant.multiplier.data(),
                               op.requant.shift.data(), op.requant.bias.data(), op.relu);
+    layer.max_input = buffers_[op.input].max_abs;
     ConvStep step;
     step.input = op.input;
     step.output = op.output;

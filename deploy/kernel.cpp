@@ -69,6 +69,5 @@ Kernel resolve(Kernel kernel) {
   return kernel;
 }
 
-bool reads_uint8(Kernel kernel) { return kernel != Kernel::Avx2; }
 
 }  // namespace apot::deploy

@@ -12,7 +12,7 @@ enum class Kernel {
   Auto,        // the fastest this CPU runs (within APOT_ISA)
   ShiftAdd,    // the reference: Fig. 3's shift-and-add datapath, counting its shifts and adds
   Scalar,      // plain C++ multiply-accumulate on the exact integers: the portable fallback
-  Avx2,        // int16 x int16 pairs (vpmaddwd) into int32
+  Avx2,        // u8 x s8 quads (vpmaddubsw + vpmaddwd) where int16 pair sums stay exact, int16 pairs elsewhere
   Avx512Vnni,  // u8 x s8 quads (vpdpbusd) where the codes fit, int16 pairs (vpdpwssd) elsewhere
 };
 
@@ -26,7 +26,5 @@ Kernel resolve(Kernel kernel);
 // The instruction set of a (resolved) family, for the element-wise kernels that go with it
 // (act quantisation, requantisation); shift-add and scalar run the scalar ones.
 IsaLevel isa_of(Kernel kernel);
-// Whether the family's convolution reads uint8 codes (u8 x s8) as well as int16 ones.
-bool reads_uint8(Kernel kernel);
 
 }  // namespace apot::deploy

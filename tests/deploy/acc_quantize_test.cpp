@@ -1,7 +1,7 @@
 // Requantisation + activation quantisation on the accumulators (deploy/acc_quantize.h): the moved
 // thresholds against the two steps they replace (deploy/requant.h, deploy/act_quantize.h) at every
 // boundary, its neighbours and the int32 extremes, for positive, negative and zero multipliers, small
-// and large shifts, saturating biases and ReLU; the AVX-512 kernel against the reference.
+// and large shifts, saturating biases and ReLU; the AVX2 and AVX-512 kernels against the reference.
 #include "deploy/acc_quantize.h"
 
 #include <gtest/gtest.h>
@@ -95,8 +95,11 @@ TEST(AccQuantize, SupportsUpTo16Levels) {
   EXPECT_THROW(AccQuantTable(&m, &s, &b, false, 1, 16, act17), std::invalid_argument);
 }
 
-TEST(AccQuantize, Avx512MatchesReference) {
-  if (!cpu_supports(IsaLevel::Avx512Vnni)) GTEST_SKIP() << "no AVX-512";
+class AccQuantizeSimd : public ::testing::TestWithParam<IsaLevel> {};
+
+TEST_P(AccQuantizeSimd, MatchesReference) {
+  if (!cpu_supports(GetParam())) GTEST_SKIP() << "no " << to_string(GetParam());
+  const auto simd = GetParam() == IsaLevel::Avx2 ? acc_quantize_avx2 : acc_quantize_avx512;
   std::mt19937 rng(2);
   for (const int levels : {2, 3, 5, 8, 9, 16}) {
     for (const int channels : {1, 15, 16, 17, 40, 64}) {
@@ -123,12 +126,15 @@ TEST(AccQuantize, Avx512MatchesReference) {
         r.out = expected.data();
         acc_quantize_scalar(table, r);
         r.out = got.data();
-        acc_quantize_avx512(table, r);
+        simd(table, r);
         ASSERT_EQ(got, expected) << levels << " levels, " << channels << " channels";
       }
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Isa, AccQuantizeSimd, ::testing::Values(IsaLevel::Avx2, IsaLevel::Avx512Vnni),
+                         [](const auto& info) { return info.param == IsaLevel::Avx2 ? "avx2" : "avx512"; });
 
 }  // namespace
 }  // namespace apot::deploy

@@ -97,6 +97,7 @@ inline ConvFixture make_fixture(const ConvCase& c, uint32_t seed, int32_t max_co
     bias.push_back(static_cast<int32_t>(rng()) >> (rng() % 32));
   }
   f.layer = ConvLayer::from_codes(f.shape, set, codes.data(), multiplier.data(), shift.data(), bias.data(), c.relu);
+  f.layer.max_input = f.max_code;
 
   const int64_t in_size = c.batch * in.image_elements();
   if (c.type == CodeType::U8) {
@@ -283,7 +284,8 @@ inline std::vector<ConvCase> fused_cases(CodeType type) {
 // Every code and weight at its extreme, K = in_channels x kernel^2 as large as the int32 accumulator
 // allows (K x max|x| x max|w| just below 2^31, as deploy/validate.h admits): 8-bit uniform weights (127)
 // with int16 codes (32767, K = 516) or uint8 codes (255, K = 66303).
-inline ConvFixture bound_fixture(CodeType type, int weight_sign, int code_sign, bool relu) {
+// u8_code: the uint8 codes' value (the AVX2 kernel's int16 pair sums cap it at 129 with these weights).
+inline ConvFixture bound_fixture(CodeType type, int weight_sign, int code_sign, bool relu, int32_t u8_code = 255) {
   ConvCase c;
   c.type = type;
   c.weights = LevelSetSpec{Scheme::Uniform, 8, 1, true};
@@ -299,7 +301,8 @@ inline ConvFixture bound_fixture(CodeType type, int weight_sign, int code_sign, 
   const std::vector<uint8_t> codes(f.layer.weights.size(), static_cast<uint8_t>(w.code));
   f.layer = ConvLayer::from_codes(f.shape, set, codes.data(), f.layer.multiplier.data(), f.layer.shift.data(),
                                   f.layer.bias.data(), relu);
-  const int32_t x = type == CodeType::U8 ? 255 : 32767 * code_sign;
+  const int32_t x = type == CodeType::U8 ? u8_code : 32767 * code_sign;
+  f.max_code = f.layer.max_input = std::abs(x);
   EXPECT_LT(int64_t{c.in_channels} * c.kernel * c.kernel * std::abs(x) * 127, int64_t{1} << 31);
   for (int y = 0; y < c.height; ++y) {
     for (int xx = 0; xx < c.width; ++xx) {
@@ -317,8 +320,9 @@ inline ConvFixture bound_fixture(CodeType type, int weight_sign, int code_sign, 
 }
 
 // Shapes probing the tiles: AVX-512 tiles of up to 16 / 12 / 8 / 6 pixels for blocks of 1..4 vectors
-// of 16 channels, AVX2 tiles of up to 12 / 6 pixels for blocks of 1..2 vectors of 8; rows shorter than
-// half a tile are grouped, longer rows cut into pieces; taps in the padding skipped.
+// of 16 channels, AVX2 tiles of up to 12 / 6 pixels (11 / 5 on uint8 codes) for blocks of 1..2 vectors
+// of 8; rows shorter than half a tile are grouped, longer rows cut into pieces; taps in the padding
+// skipped.
 inline std::vector<ConvCase> edge_cases(CodeType type) {
   std::vector<ConvCase> cases;
   const LevelSetSpec w4{Scheme::APoT, 4, 2, true}, w5{Scheme::APoT, 5, 2, true}, w8{Scheme::Uniform, 8, 1, true};
@@ -347,7 +351,9 @@ inline std::vector<ConvCase> edge_cases(CodeType type) {
                              {3, 5},
                              {1, 17},
                              {5, 5},
-                             {2, 9}}) {
+                             {2, 9},
+                             {2, 11},
+                             {2, 5}}) {
     add(8, h, w, 32, 3, 1, 1, w4, false, true);
   }
   // Every tail size of every tile over several rows, so that all taps of the window are live: output
