@@ -6,6 +6,7 @@
 // thresholds are loaded once for all pixels. Compiled with the AVX-512 flags and only called when the
 // CPU reports them.
 #include "deploy/acc_quantize.h"
+#include "deploy/acc_quantize_dispatch.h"
 #include "deploy/avx512_intrinsics.h"
 
 namespace apot::deploy {
@@ -88,32 +89,15 @@ void quantize(const AccQuantTable& t, const AccQuantRows& r) {
   }
 }
 
-template <class T>
-void quantize_type(const AccQuantTable& t, const AccQuantRows& r) {
-  switch (t.act().steps) {
-    case 1:
-      quantize<1, T>(t, r);
-      return;
-    case 2:
-      quantize<2, T>(t, r);
-      return;
-    case 3:
-      quantize<3, T>(t, r);
-      return;
-    default:
-      quantize<4, T>(t, r);
-      return;
+struct Kernel {
+  template <int kSteps, class T>
+  static void rows(const AccQuantTable& t, const AccQuantRows& r) {
+    quantize<kSteps, T>(t, r);
   }
-}
+};
 
 }  // namespace
 
-void acc_quantize_avx512(const AccQuantTable& t, const AccQuantRows& r) {
-  if (r.type == CodeType::U8) {
-    quantize_type<uint8_t>(t, r);
-  } else {
-    quantize_type<int16_t>(t, r);
-  }
-}
+void acc_quantize_avx512(const AccQuantTable& t, const AccQuantRows& r) { dispatch_acc_quantize<Kernel>(t, r); }
 
 }  // namespace apot::deploy
