@@ -23,7 +23,8 @@ class Walk {
     return seen(layer.bn.ptr()->forward(layer.conv.ptr()->forward(x)));
   }
   torch::Tensor seen(torch::Tensor t) {
-    largest_ = std::max(largest_, t.abs().max().item<double>());
+    const double m = t.abs().max().item<double>();
+    if (!(m <= largest_)) largest_ = m;  // a NaN too, which the caller then refuses
     return t;
   }
   double largest() const { return largest_; }

@@ -48,6 +48,15 @@ TEST(Calibrate, TheRangeFollowsTheLastBlock) {
   }
   EXPECT_GT(stream_range(*net, x).largest, 10 * before);
   EXPECT_THROW(stream_range(*net, x.reshape({8, 28 * 28})), std::invalid_argument);
+  // A NaN is refused, by the first quantiser it reaches or by the range's own check.
+  torch::Tensor nan = x.clone();
+  nan[3][0][5][5] = std::nan("");
+  try {
+    stream_range(*net, nan);
+    ADD_FAILURE() << "a NaN image was calibrated on";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("NaN"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Calibrate, FracBitsKeepTheHeadroomInInt32) {
