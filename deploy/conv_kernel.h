@@ -116,7 +116,8 @@ class ConvKernel {
 };
 
 // vpmaddubsw adds two u8 x s8 products in int16 with saturation: exact when 2 x max_input x max |weight|
-// fits int16, as it does for the 2- to 5-bit layers (4-bit APoT: codes up to 48, weights up to 12).
+// fits int16, as it does for the 2- to 5-bit layers (4-bit APoT: codes up to 48, weights up to 10; 5-bit:
+// 100 and 48).
 bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight);
 
 // Prepares (repacks) the layer for a resolved family. std::invalid_argument when the family cannot run
