@@ -1,7 +1,7 @@
 // The blocked convolution's AVX2 microkernels (deploy/conv_blocked.h): 8 output channels per ymm, int16
 // codes x int16 weights in pairs by vpmaddwd (two products, exact in int32), or uint8 codes x int8
-// weights in quads by vpmaddubsw + vpmaddwd, added into the accumulators. Compiled with -mavx2 -mfma;
-// only called when the CPU reports AVX2.
+// weights in pairs by vpmaddubsw, summed in int16 and widened to int32 by vpmaddwd now and then.
+// Compiled with -mavx2 -mfma; only called when the CPU reports AVX2.
 #include <immintrin.h>
 
 #include <cstring>
@@ -18,25 +18,33 @@ inline int32_t load32(const void* p) {
   return v;
 }
 
-// int16 codes: vpmaddwd multiplies pairs and adds them in int32.
+// int16 codes: vpmaddwd multiplies pairs and adds them in int32: the accumulators are the int32 sums.
 struct DotS16 {
   using In = int16_t;
   using W = int16_t;
   static constexpr BlockedTiling kTiling = kAvx2S16Tiling;
+  static constexpr bool kWidens = false;
   static __m256i dot(__m256i acc, __m256i codes, __m256i weights) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(codes, weights));
   }
 };
 
-// uint8 codes: vpmaddubsw adds pairs of u8 x s8 products in int16 (exact: conv_kernel.h, avx2_u8_exact),
-// vpmaddwd by ones the two pairs of each 32-bit lane, as vpdpbusd does in one step.
+// uint8 codes: vpmaddubsw adds pairs of u8 x s8 products in int16, and the accumulators add those pair
+// sums in int16 too, exactly for int16_sums groups (conv_kernel.h, avx2_u8_int16_sums); then they are
+// widened, the two int16 lanes of each 32-bit lane added into the int32 sums in memory. One multiply per
+// 32 products, where widening every time (vpmaddwd by ones, as vpdpbusd does in one step) takes two.
 struct DotU8 {
   using In = uint8_t;
   using W = int8_t;
   static constexpr BlockedTiling kTiling = kAvx2U8Tiling;
+  static constexpr bool kWidens = true;
   static __m256i dot(__m256i acc, __m256i codes, __m256i weights) {
-    const __m256i pairs = _mm256_maddubs_epi16(codes, weights);
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+    return _mm256_add_epi16(acc, _mm256_maddubs_epi16(codes, weights));
+  }
+  // By shifts rather than vpmaddwd by ones, which would keep a register of ones through the loop.
+  static __m256i widen(__m256i sums, __m256i acc) {
+    const __m256i low = _mm256_srai_epi32(_mm256_slli_epi32(acc, 16), 16), high = _mm256_srai_epi32(acc, 16);
+    return _mm256_add_epi32(sums, _mm256_add_epi32(low, high));
   }
 };
 
@@ -49,38 +57,69 @@ struct Avx2Micro {
   static constexpr int kLanes = kTiling.lanes;
 
   template <int M, int V>
-  static void tile(const In* const* rows, const TileTap* taps, int ntaps, int groups, const W* weights, int32_t* out) {
+  static void tile(const In* const* rows, const TileTap* taps, int ntaps, int groups, int int16_sums, const W* weights,
+                   int32_t* out) {
     __m256i acc[M][V];
-#pragma GCC unroll 16
-    for (int m = 0; m < M; ++m) {
-#pragma GCC unroll 4
-      for (int v = 0; v < V; ++v) acc[m][v] = _mm256_setzero_si256();
-    }
+    for_all(acc, out, [](__m256i& a, __m256i* o) {
+      a = _mm256_setzero_si256();
+      if constexpr (Dot::kWidens) _mm256_store_si256(o, a);
+    });
+    // Groups left before the int16 sums must be widened (never, for int32 accumulators).
+    int left = Dot::kWidens ? int16_sums : 1 << 30;
     const int64_t tap_weights = int64_t{groups} * V * kLanes * kGroup;
     for (int t = 0; t < ntaps; ++t) {
       const W* w = weights + taps[t].index * tap_weights;
       const In* r[M];
 #pragma GCC unroll 16
       for (int m = 0; m < M; ++m) r[m] = rows[m] + taps[t].offset;
-      for (int g = 0; g < groups * kGroup; g += kGroup) {
-        __m256i b[V];
+      for (int g = 0; g < groups;) {
+        const int end = groups - g < left ? groups : g + left;
+        left -= end - g;
+        for (; g < end; ++g) {
+          __m256i b[V];
 #pragma GCC unroll 4
-        for (int v = 0; v < V; ++v)
-          b[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + v * kLanes * kGroup));
-        w += V * kLanes * kGroup;
+          for (int v = 0; v < V; ++v)
+            b[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + v * kLanes * kGroup));
+          w += V * kLanes * kGroup;
 #pragma GCC unroll 16
-        for (int m = 0; m < M; ++m) {
-          const __m256i a = _mm256_set1_epi32(load32(r[m] + g));
+          for (int m = 0; m < M; ++m) {
+            const __m256i a = _mm256_set1_epi32(load32(r[m] + g * kGroup));
 #pragma GCC unroll 4
-          for (int v = 0; v < V; ++v) acc[m][v] = Dot::dot(acc[m][v], a, b[v]);
+            for (int v = 0; v < V; ++v) acc[m][v] = Dot::dot(acc[m][v], a, b[v]);
+          }
+        }
+        if constexpr (Dot::kWidens) {
+          if (left == 0) {
+            widen(acc, out);
+            left = int16_sums;
+          }
         }
       }
     }
+    if constexpr (Dot::kWidens) {
+      widen(acc, out);
+    } else {
+      for_all(acc, out, [](__m256i& a, __m256i* o) { _mm256_store_si256(o, a); });
+    }
+  }
+
+  // f(accumulator, its int32 sums in out) for each of the tile's M x V vectors.
+  template <int M, int V, class F>
+  static void for_all(__m256i (&acc)[M][V], int32_t* out, F&& f) {
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {
 #pragma GCC unroll 4
-      for (int v = 0; v < V; ++v) _mm256_store_si256(reinterpret_cast<__m256i*>(out + (m * V + v) * kLanes), acc[m][v]);
+      for (int v = 0; v < V; ++v) f(acc[m][v], reinterpret_cast<__m256i*>(out + (m * V + v) * kLanes));
     }
+  }
+
+  // The int16 sums added into the int32 ones, and started again.
+  template <int M, int V>
+  static void widen(__m256i (&acc)[M][V], int32_t* out) {
+    for_all(acc, out, [](__m256i& a, __m256i* o) {
+      _mm256_store_si256(o, Dot::widen(_mm256_load_si256(o), a));
+      a = _mm256_setzero_si256();
+    });
   }
 
   static void requant(const RequantView& rq, const RequantRows& r) { requant_rows_avx2(rq, r); }

@@ -23,6 +23,7 @@ using BlockedFn = void (*)(const BlockedConvArgs&, int64_t, int64_t);
 struct IsaEntry {
   BlockedTiling tiling;
   BlockedFn run;
+  int int16_sums = 0;
 };
 
 IsaEntry entry_for(Kernel family, const ConvLayer& layer) {
@@ -32,12 +33,13 @@ IsaEntry entry_for(Kernel family, const ConvLayer& layer) {
       int32_t max_weight = 0;
       for (const int32_t w : layer.weights) max_weight = std::max(max_weight, std::abs(w));
       const int32_t max_input = layer.max_input > 0 ? layer.max_input : 255;
-      if (!avx2_u8_exact(max_input, max_weight)) {
+      const int sums = avx2_u8_int16_sums(max_input, max_weight);
+      if (sums == 0) {
         throw std::invalid_argument(fmt::format("the avx2 convolution on uint8 codes adds pairs of products in int16: "
                                                 "codes up to {} and weights up to {} would saturate it", max_input,
                                                 max_weight));
       }
-      return {kAvx2U8Tiling, conv_blocked_avx2_u8};
+      return {kAvx2U8Tiling, conv_blocked_avx2_u8, sums};
     }
     return {kAvx2S16Tiling, conv_blocked_avx2_s16};
   }
@@ -90,6 +92,7 @@ class BlockedConv final : public ConvKernel {
     a.tiles_per_image = static_cast<int>(tiles_.size());
     a.taps = taps_.data();
     a.groups = groups_;
+    a.int16_sums = entry_.int16_sums;
     a.weights = weights8_.empty() ? static_cast<const void*>(weights16_.data()) : weights8_.data();
     a.block_weights = block_weights_;
     a.block_vectors = block_vectors_;

@@ -3,7 +3,8 @@
 // rows are short), output channels in blocks of V vectors; a tile keeps its M x V accumulators in
 // registers while it walks the taps and the input channels, four bytes (uint8) or two int16 of one input
 // pixel at a time: one broadcast and V weight loads feed M x V dot-product instructions (vpdpbusd /
-// vpdpwssd / vpmaddwd + vpaddd). Taps that fall in the padding for every pixel of a tile are skipped
+// vpdpwssd / vpmaddwd + vpaddd; AVX2 on uint8 codes: vpmaddubsw + vpaddw, widened to int32 only when the
+// int16 sums would next overflow, conv_kernel.h avx2_u8_int16_sums). Taps that fall in the padding for every pixel of a tile are skipped
 // (the border rows and columns). The weights are repacked once per layer to exactly the order the tile
 // reads them, and the requantisation (and any fused activation quantiser) runs on the tile while it is
 // in L1 (deploy/requant.h).
@@ -34,10 +35,11 @@ struct BlockedTiling {
 
 inline constexpr int kMaxTilePixels = 16;
 inline constexpr int kMaxTileChannels = 64;
-// 16 ymm registers: 2 x 6 or 1 x 12 accumulators; on uint8 codes two more hold the int16 ones and the
-// int16 pair sums (vpmaddubsw, then vpmaddwd by ones), so 2 x 5 or 1 x 11.
+// 16 ymm registers: 2 x 6 or 1 x 12 accumulators beside the weights and the broadcast; on uint8 codes
+// one more holds each product before it is added, so 2 x 6 or 1 x 12 still (int16 sums, the int32 ones in
+// memory).
 inline constexpr BlockedTiling kAvx2S16Tiling{8, 2, {0, 12, 6, 0, 0}, 2, 2};
-inline constexpr BlockedTiling kAvx2U8Tiling{8, 2, {0, 11, 5, 0, 0}, 4, 1};
+inline constexpr BlockedTiling kAvx2U8Tiling{8, 2, {0, 12, 6, 0, 0}, 4, 1};
 // 32 zmm registers: up to 24 accumulators.
 inline constexpr BlockedTiling kAvx512U8Tiling{16, 4, {0, 16, 12, 8, 6}, 4, 1};
 inline constexpr BlockedTiling kAvx512S16Tiling{16, 4, {0, 16, 12, 8, 6}, 2, 2};
@@ -64,6 +66,7 @@ struct BlockedConvArgs {
   int tiles_per_image = 0;
   const TileTap* taps = nullptr;
   int groups = 0;                 // input channel groups per tap (padded channels / group)
+  int int16_sums = 0;             // avx2 on uint8 codes: groups whose pair sums int16 adds exactly
   const void* weights = nullptr;  // packed: [block][tap][group][V x lanes][group]
   int64_t block_weights = 0;      // weight elements per block
   int block_vectors = 0, last_block_vectors = 0, blocks = 0;

@@ -4,7 +4,7 @@
 //
 // Microkernel: In (code type), W (weight type), kTiling (a BlockedTiling), and
 //   template <int M, int V> static void tile(const In* const* rows, const TileTap* taps, int ntaps,
-//                                             int groups, const W* weights, int32_t* acc);
+//                                             int groups, int int16_sums, const W* weights, int32_t* acc);
 // which leaves M rows of V x lanes accumulators in acc, and the ISA's element-wise kernels
 //   static void requant(const RequantView&, const RequantRows&);
 //   static void act_quantize(const ActQuantTable&, const ActQuantRows&);
@@ -23,7 +23,7 @@ class TileLoop {
  public:
   using In = typename Micro::In;
   using W = typename Micro::W;
-  using TileFn = void (*)(const In* const*, const TileTap*, int, int, const W*, int32_t*);
+  using TileFn = void (*)(const In* const*, const TileTap*, int, int, int, const W*, int32_t*);
 
   static void run(const BlockedConvArgs& a, int64_t begin, int64_t end) {
     static const Table table;
@@ -40,7 +40,7 @@ class TileLoop {
       const int vectors = block + 1 == a.blocks ? a.last_block_vectors : a.block_vectors;
       const In* image = static_cast<const In*>(a.input) + n * a.in_image;
       for (int m = 0; m < count; ++m) rows[m] = image + a.pixel_offset[first + m];
-      table.fn[vectors][count](rows, a.taps + tile.tap_begin, tile.taps, a.groups,
+      table.fn[vectors][count](rows, a.taps + tile.tap_begin, tile.taps, a.groups, a.int16_sums,
                                static_cast<const W*>(a.weights) + block * a.block_weights, acc);
 
       const int channel = block * a.block_vectors * lanes;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -87,8 +88,11 @@ ActQuantRows fused_rows(const FusedActQuant& q, int64_t image, int y, int x, int
   return r;
 }
 
-bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight) {
-  return int64_t{2} * max_input * max_abs_weight <= 32767;
+bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight) { return avx2_u8_int16_sums(max_input, max_abs_weight) > 0; }
+
+int avx2_u8_int16_sums(int32_t max_input, int32_t max_abs_weight) {
+  const int64_t pair = int64_t{2} * max_input * max_abs_weight;
+  return pair == 0 ? kMaxInt16Sums : static_cast<int>(std::min<int64_t>(kMaxInt16Sums, 32767 / pair));
 }
 
 std::unique_ptr<ConvKernel> make_conv_kernel(Kernel family, const ConvLayer& layer) {

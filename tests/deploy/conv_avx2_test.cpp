@@ -1,6 +1,6 @@
 // The AVX2 convolution (deploy/conv_avx2.cpp through deploy/conv_blocked.cpp) against the independent
-// reference, bit for bit: int16 codes (vpmaddwd) on shapes at and around its 12- and 6-pixel tiles, uint8
-// codes (vpmaddubsw) around its 11- and 5-pixel tiles, both with 8- and 16-channel blocks.
+// reference, bit for bit: int16 codes (vpmaddwd) and uint8 codes (vpmaddubsw, summed in int16) on shapes
+// at and around its 12- and 6-pixel tiles, with 8- and 16-channel blocks.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,10 +10,11 @@
 namespace apot::deploy::test {
 namespace {
 
-// The largest uint8 code with which the case's weights keep vpmaddubsw's int16 pair sums exact.
-int32_t exact_u8_code(const ConvCase& c) {
+// The largest uint8 code with which the case's weights keep vpmaddubsw's int16 pair sums exact, or with
+// which int16 adds `sums` of them exactly (conv_kernel.h, avx2_u8_int16_sums).
+int32_t exact_u8_code(const ConvCase& c, int sums = 1) {
   const int32_t max_weight = static_cast<int32_t>(c.weights.make().levels().back().integer);
-  return std::min<int32_t>(255, 32767 / (2 * max_weight));
+  return std::min<int32_t>(255, 32767 / (2 * max_weight * sums));
 }
 
 class ConvAvx2 : public ::testing::TestWithParam<CodeType> {
@@ -23,24 +24,42 @@ class ConvAvx2 : public ::testing::TestWithParam<CodeType> {
   }
 };
 
+// uint8: with codes up to the largest value for which int16 adds 1 pair sum exactly and 3 (within 255:
+// 8-bit weights widen after every group of four input channels or every third, 4-bit weights every 6th
+// group, within a tap's channels or across taps) and up to 4-bit activations' 48 (34 sums with 4-bit
+// weights, longer than most reductions here).
 TEST_P(ConvAvx2, MatchesTheReferenceOnEdgeShapes) {
   uint32_t seed = 21;
   for (const ConvCase& c : edge_cases(GetParam())) {
-    const ConvFixture f = make_fixture(c, seed++, GetParam() == CodeType::U8 ? exact_u8_code(c) : 0);
-    const auto kernel = make_conv_kernel(Kernel::Avx2, f.layer);
-    const std::vector<int32_t> expected = reference_conv(f);
-    EXPECT_EQ(run_conv(*kernel, f, 1), expected) << describe(c);
-    EXPECT_EQ(run_conv(*kernel, f, 7), expected) << describe(c) << " (work split in 7)";
+    std::vector<int32_t> codes = {0};  // int16: the fixture's largest
+    if (GetParam() == CodeType::U8) {
+      codes = {exact_u8_code(c), exact_u8_code(c, 3), std::min(48, exact_u8_code(c))};
+      codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+    }
+    for (const int32_t code : codes) {
+      const ConvFixture f = make_fixture(c, seed++, code);
+      const auto kernel = make_conv_kernel(Kernel::Avx2, f.layer);
+      const std::vector<int32_t> expected = reference_conv(f);
+      EXPECT_EQ(run_conv(*kernel, f, 1), expected) << describe(c) << ", codes up to " << f.max_code;
+      EXPECT_EQ(run_conv(*kernel, f, 7), expected) << describe(c) << ", codes up to " << f.max_code
+                                                    << " (work split in 7)";
+    }
   }
 }
 
-// uint8: 8-bit weights at +-127 and codes at 129, the largest whose pair sums (2 x 129 x 127 = 32766)
-// fit int16.
+// Every code and weight at its extreme (bound_fixture) over reductions of thousands of groups. uint8:
+// 8-bit weights at +-127 and codes at 129 (pair sums 2 x 129 x 127 = 32766, widened every group), 64
+// (2 sums, 32512) and 43 (3 sums, 32766): the int16 sums reach the bound before each widening.
 TEST_P(ConvAvx2, AtTheAccumulationBound) {
-  for (const int sign : {1, -1}) {
-    for (const int code_sign : {1, -1}) {
-      const ConvFixture f = bound_fixture(GetParam(), sign, code_sign, sign > 0, /*u8_code=*/129);
-      EXPECT_EQ(run_conv(*make_conv_kernel(Kernel::Avx2, f.layer), f), reference_conv(f));
+  std::vector<int32_t> codes = {0};  // int16: ignored
+  if (GetParam() == CodeType::U8) codes = {129, 64, 43};
+  for (const int32_t code : codes) {
+    for (const int sign : {1, -1}) {
+      for (const int code_sign : {1, -1}) {
+        const ConvFixture f = bound_fixture(GetParam(), sign, code_sign, sign > 0, code);
+        EXPECT_EQ(run_conv(*make_conv_kernel(Kernel::Avx2, f.layer), f), reference_conv(f))
+            << "codes " << code << ", weights " << 127 * sign;
+      }
     }
   }
 }
@@ -70,6 +89,17 @@ TEST(ConvAvx2U8, RefusesCodesAndWeightsWhosePairSumsSaturate) {
   EXPECT_NO_THROW(make_conv_kernel(Kernel::Avx2, make_fixture(c, 1).layer));
   EXPECT_TRUE(avx2_u8_exact(129, 127));
   EXPECT_FALSE(avx2_u8_exact(130, 127));
+}
+
+TEST(ConvAvx2U8, Int16SumsAreTheMostThatCannotOverflow) {
+  EXPECT_EQ(avx2_u8_int16_sums(129, 127), 1);
+  EXPECT_EQ(avx2_u8_int16_sums(130, 127), 0);
+  EXPECT_EQ(avx2_u8_int16_sums(64, 127), 2);
+  EXPECT_EQ(avx2_u8_int16_sums(43, 127), 3);
+  EXPECT_EQ(avx2_u8_int16_sums(44, 127), 2);
+  EXPECT_EQ(avx2_u8_int16_sums(48, 10), 34);  // 4-bit APoT activations and weights
+  EXPECT_EQ(avx2_u8_int16_sums(1, 1), kMaxInt16Sums);
+  EXPECT_EQ(avx2_u8_int16_sums(255, 0), kMaxInt16Sums);  // all-zero weights
 }
 
 }  // namespace

@@ -320,7 +320,7 @@ inline ConvFixture bound_fixture(CodeType type, int weight_sign, int code_sign, 
 }
 
 // Shapes probing the tiles: AVX-512 tiles of up to 16 / 12 / 8 / 6 pixels for blocks of 1..4 vectors
-// of 16 channels, AVX2 tiles of up to 12 / 6 pixels (11 / 5 on uint8 codes) for blocks of 1..2 vectors
+// of 16 channels, AVX2 tiles of up to 12 / 6 pixels for blocks of 1..2 vectors
 // of 8; rows shorter than half a tile are grouped, longer rows cut into pieces; taps in the padding
 // skipped.
 inline std::vector<ConvCase> edge_cases(CodeType type) {
