@@ -34,6 +34,16 @@ ActQuantTable::ActQuantTable(const int32_t* thresholds_in, const int16_t* values
   }
   std::fill(thresholds + padded, thresholds + kMaxLevels, std::numeric_limits<int32_t>::max());
   std::fill(values + padded, values + kMaxLevels, values[padded - 1]);
+
+  std::fill(&small_candidates[0][0], &small_candidates[0][0] + kMaxSmallSteps * 8, 0);
+  std::fill(small_values, small_values + 16, 0);
+  if (steps > kMaxSmallSteps) return;
+  for (int l = 0; l < steps; ++l) {
+    const int step = 1 << (steps - 1 - l);
+    for (int p = 0; p < (1 << l); ++p) small_candidates[l][(1 << l) - 1 - p] = thresholds[p * 2 * step + step - 1];
+  }
+  std::fill(small_candidates[0] + 1, small_candidates[0] + 8, small_candidates[0][0]);
+  for (int i = 0; i < padded; ++i) small_values[padded - 1 - i] = values[i];
 }
 
 int32_t act_quantize_one(const ActQuantTable& t, int32_t x) {

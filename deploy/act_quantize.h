@@ -21,6 +21,14 @@ struct ActQuantTable {
   int32_t thresholds[kMaxLevels];  // the L - 1 thresholds, then INT32_MAX up to P - 1 entries
   int32_t values[kMaxLevels];      // the L values, then the last value up to P entries
 
+  // The same search for tables of up to 16 levels (steps <= 4) in the order SIMD permutes read it:
+  // level l's 2^l candidate thresholds (level 0's repeated in all 8 lanes), each at the complement of
+  // its prefix (the bits decided so far, 1 where x was below the probe), and the values at the
+  // complements of their indices: [P - 1 - i] = values[i].
+  static constexpr int kMaxSmallSteps = 4;
+  alignas(32) int32_t small_candidates[kMaxSmallSteps][8];
+  alignas(32) int32_t small_values[16];
+
   // Thresholds strictly ascending, values ascending within int16 and >= 0; std::invalid_argument
   // otherwise (deploy/validate.h checks the model's before this runs).
   ActQuantTable(const int32_t* thresholds, const int16_t* values, int levels);
