@@ -81,12 +81,13 @@ void quantize(const AccQuantTable& t, const AccQuantRows& r) {
       // Codes are 0..255 (uint8) or within int16: the saturating packs are exact.
       const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
       alignas(16) T lanes[8];
+      T* to = left < 8 ? lanes : out;  // the last channels through a copy: write no channel beyond them
       if constexpr (sizeof(T) == 1) {
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(lanes), _mm_packus_epi16(words, words));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(to), _mm_packus_epi16(words, words));
       } else {
-        _mm_store_si128(reinterpret_cast<__m128i*>(lanes), words);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(to), words);
       }
-      for (int i = 0; i < (left < 8 ? left : 8); ++i) out[i] = lanes[i];
+      for (int i = 0; i < left && left < 8; ++i) out[i] = lanes[i];
     }
   }
 }
