@@ -1,6 +1,6 @@
 // The blocked convolution's AVX2 microkernels (deploy/conv_blocked.h): 8 output channels per ymm, int16
 // codes x int16 weights in pairs by vpmaddwd (two products, exact in int32), or uint8 codes x int8
-// weights in pairs by vpmaddubsw, summed in int16 and widened to int32 by vpmaddwd now and then.
+// weights in pairs by vpmaddubsw, summed in int16 and widened to int32 now and then.
 // Compiled with -mavx2 -mfma; only called when the CPU reports AVX2.
 #include <immintrin.h>
 

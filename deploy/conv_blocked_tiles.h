@@ -40,10 +40,14 @@ class TileLoop {
       const int vectors = block + 1 == a.blocks ? a.last_block_vectors : a.block_vectors;
       const In* image = static_cast<const In*>(a.input) + n * a.in_image;
       for (int m = 0; m < count; ++m) rows[m] = image + a.pixel_offset[first + m];
+      const int channel = block * a.block_vectors * lanes;
+      const int64_t out = n * a.out_image + int64_t{first} * a.out_stride + channel;
+      // The residual this tile's epilogue reads (written by another layer, perhaps long out of cache):
+      // fetched while the tile computes.
+      if (a.residual != nullptr) prefetch(a.residual + out, count, a.out_stride, vectors * lanes);
       table.fn[vectors][count](rows, a.taps + tile.tap_begin, tile.taps, a.groups, a.int16_sums,
                                static_cast<const W*>(a.weights) + block * a.block_weights, acc);
 
-      const int channel = block * a.block_vectors * lanes;
       if constexpr (Micro::kAccQuant) {
         if (a.acc_quant) {
           for_each_run(a, first, count, [&](int done, int y, int x, int run) {
@@ -65,7 +69,6 @@ class TileLoop {
           continue;
         }
       }
-      const int64_t out = n * a.out_image + int64_t{first} * a.out_stride + channel;
       RequantRows r;
       r.acc = acc;
       r.acc_stride = vectors * lanes;
@@ -86,6 +89,13 @@ class TileLoop {
   // once per instruction set, such a function could be merged by the linker into the other ISA's code.
   static RequantView offset(const RequantView& v, int channels) {
     return {v.multiplier + channels, v.round + channels, v.shift + channels, v.bias + channels};
+  }
+
+  // Every cache line of `rows` rows of `width` int32 (row stride `stride`).
+  static void prefetch(const int32_t* p, int rows, int64_t stride, int width) {
+    for (int i = 0; i < rows; ++i) {
+      for (int c = 0; c < width; c += 16) __builtin_prefetch(p + i * stride + c);
+    }
   }
 
   // The fused quantisers' codes of a tile's pixels (consecutive in the image, perhaps over several rows)
