@@ -41,10 +41,11 @@ struct DotU8 {
   static __m256i dot(__m256i acc, __m256i codes, __m256i weights) {
     return _mm256_add_epi16(acc, _mm256_maddubs_epi16(codes, weights));
   }
-  // By shifts rather than vpmaddwd by ones, which would keep a register of ones through the loop.
-  static __m256i widen(__m256i sums, __m256i acc) {
+  // The two int16 lanes of each 32-bit lane added, by shifts rather than vpmaddwd by ones, which would
+  // keep a register of ones through the loop.
+  static __m256i widen(__m256i acc) {
     const __m256i low = _mm256_srai_epi32(_mm256_slli_epi32(acc, 16), 16), high = _mm256_srai_epi32(acc, 16);
-    return _mm256_add_epi32(sums, _mm256_add_epi32(low, high));
+    return _mm256_add_epi32(low, high);
   }
 };
 
@@ -60,12 +61,11 @@ struct Avx2Micro {
   static void tile(const In* const* rows, const TileTap* taps, int ntaps, int groups, int int16_sums, const W* weights,
                    int32_t* out) {
     __m256i acc[M][V];
-    for_all(acc, out, [](__m256i& a, __m256i* o) {
-      a = _mm256_setzero_si256();
-      if constexpr (Dot::kWidens) _mm256_store_si256(o, a);
-    });
-    // Groups left before the int16 sums must be widened (never, for int32 accumulators).
+    for_all(acc, out, [](__m256i& a, __m256i*) { a = _mm256_setzero_si256(); });
+    // Groups left before the int16 sums must be widened (never, for int32 accumulators), and whether
+    // they were before.
     int left = Dot::kWidens ? int16_sums : 1 << 30;
+    bool widened = false;
     const int64_t tap_weights = int64_t{groups} * V * kLanes * kGroup;
     for (int t = 0; t < ntaps; ++t) {
       const W* w = weights + taps[t].index * tap_weights;
@@ -90,14 +90,15 @@ struct Avx2Micro {
         }
         if constexpr (Dot::kWidens) {
           if (left == 0) {
-            widen(acc, out);
+            widen(acc, out, widened);
+            widened = true;
             left = int16_sums;
           }
         }
       }
     }
     if constexpr (Dot::kWidens) {
-      widen(acc, out);
+      widen(acc, out, widened);
     } else {
       for_all(acc, out, [](__m256i& a, __m256i* o) { _mm256_store_si256(o, a); });
     }
@@ -113,11 +114,12 @@ struct Avx2Micro {
     }
   }
 
-  // The int16 sums added into the int32 ones, and started again.
+  // The int16 sums widened into the int32 ones in out (added to them if `add`), and started again.
   template <int M, int V>
-  static void widen(__m256i (&acc)[M][V], int32_t* out) {
-    for_all(acc, out, [](__m256i& a, __m256i* o) {
-      _mm256_store_si256(o, Dot::widen(_mm256_load_si256(o), a));
+  static void widen(__m256i (&acc)[M][V], int32_t* out, bool add) {
+    for_all(acc, out, [add](__m256i& a, __m256i* o) {
+      const __m256i sums = Dot::widen(a);
+      _mm256_store_si256(o, add ? _mm256_add_epi32(_mm256_load_si256(o), sums) : sums);
       a = _mm256_setzero_si256();
     });
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <stdexcept>
 
 #include "core/codec.h"
@@ -88,11 +89,34 @@ ActQuantRows fused_rows(const FusedActQuant& q, int64_t image, int y, int x, int
   return r;
 }
 
-bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight) { return avx2_u8_int16_sums(max_input, max_abs_weight) > 0; }
+bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight) { return int64_t{2} * max_input * max_abs_weight <= 32767; }
 
-int avx2_u8_int16_sums(int32_t max_input, int32_t max_abs_weight) {
-  const int64_t pair = int64_t{2} * max_input * max_abs_weight;
-  return pair == 0 ? kMaxInt16Sums : static_cast<int>(std::min<int64_t>(kMaxInt16Sums, 32767 / pair));
+int avx2_u8_int16_sums(const ConvLayer& layer) {
+  const ConvShape& s = layer.shape;
+  const int64_t max_input = layer.max_input > 0 ? layer.max_input : 255;
+  const int groups = (s.in.channels + 3) / 4;
+  int sums = kMaxInt16Sums;
+  std::vector<int64_t> pairs;  // of one int16 lane: per (tap, group), the largest |pair sum|
+  for (int co = 0; co < s.out.channels; ++co) {
+    for (int lane = 0; lane < 2; ++lane) {  // input channels 4g + 2 lane and 4g + 2 lane + 1
+      pairs.clear();
+      for (int tap = 0; tap < s.taps(); ++tap) {
+        for (int g = 0; g < groups; ++g) {
+          int64_t weights = 0;
+          for (int ci = 4 * g + 2 * lane; ci < std::min(4 * g + 2 * lane + 2, s.in.channels); ++ci) {
+            weights += std::abs(layer.weights[(static_cast<size_t>(co) * s.in.channels + ci) * s.taps() + tap]);
+          }
+          pairs.push_back(weights * max_input);
+        }
+      }
+      std::sort(pairs.begin(), pairs.end(), std::greater<>());
+      int64_t total = 0;
+      size_t k = 0;
+      while (k < pairs.size() && total + pairs[k] <= 32767) total += pairs[k++];
+      if (k < pairs.size()) sums = std::min(sums, static_cast<int>(k));
+    }
+  }
+  return sums;
 }
 
 std::unique_ptr<ConvKernel> make_conv_kernel(Kernel family, const ConvLayer& layer) {

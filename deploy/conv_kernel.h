@@ -119,11 +119,13 @@ class ConvKernel {
 // fits int16, as it does for the 2- to 5-bit layers (4-bit APoT: codes up to 48, weights up to 10; 5-bit:
 // 100 and 48).
 bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight);
-// How many such pair sums an int16 lane adds exactly before the AVX2 kernel widens them to int32:
-// 32767 / (2 x max_input x max |weight|), at most kMaxInt16Sums; 0 where not even one is exact. The
-// 4-bit layers above add 34, so the widening (vpmaddwd) runs once per 34 multiplies instead of each time.
-inline constexpr int kMaxInt16Sums = 1024;
-int avx2_u8_int16_sums(int32_t max_input, int32_t max_abs_weight);
+// How many such pair sums (groups of four input channels) the AVX2 kernel may add in an int16 lane before
+// it widens them to int32: the most k for which, in every output channel and int16 lane, the k largest
+// pair sums the layer's weights and largest input code can give add up to at most 32767, so that any k
+// of them do; kMaxInt16Sums where all of them fit (the kernel then widens once, at the end); 0 where
+// not even one does. With 4-bit APoT codes (up to 48) and weights (up to 10) it is at least 34.
+inline constexpr int kMaxInt16Sums = 1 << 20;
+int avx2_u8_int16_sums(const ConvLayer& layer);
 
 // Prepares (repacks) the layer for a resolved family. std::invalid_argument when the family cannot run
 // it: uint8 codes need weights within int8, and avx2 on uint8 codes a layer that avx2_u8_exact admits.

@@ -10,8 +10,8 @@
 namespace apot::deploy::test {
 namespace {
 
-// The largest uint8 code with which the case's weights keep vpmaddubsw's int16 pair sums exact, or with
-// which int16 adds `sums` of them exactly (conv_kernel.h, avx2_u8_int16_sums).
+// The largest uint8 code with which the case's largest weights keep vpmaddubsw's int16 pair sums exact,
+// or with which int16 adds `sums` of them exactly.
 int32_t exact_u8_code(const ConvCase& c, int sums = 1) {
   const int32_t max_weight = static_cast<int32_t>(c.weights.make().levels().back().integer);
   return std::min<int32_t>(255, 32767 / (2 * max_weight * sums));
@@ -24,10 +24,9 @@ class ConvAvx2 : public ::testing::TestWithParam<CodeType> {
   }
 };
 
-// uint8: with codes up to the largest value for which int16 adds 1 pair sum exactly and 3 (within 255:
-// 8-bit weights widen after every group of four input channels or every third, 4-bit weights every 6th
-// group, within a tap's channels or across taps) and up to 4-bit activations' 48 (34 sums with 4-bit
-// weights, longer than most reductions here).
+// uint8: with codes up to the largest value for which int16 adds even the largest pair sums once and
+// three times (within 255), and up to 4-bit activations' 48: the kernel widens after every few groups
+// or once per tile (avx2_u8_int16_sums, from the layer's weights), within a tap's channels or across taps.
 TEST_P(ConvAvx2, MatchesTheReferenceOnEdgeShapes) {
   uint32_t seed = 21;
   for (const ConvCase& c : edge_cases(GetParam())) {
@@ -69,37 +68,51 @@ TEST_P(ConvAvx2, FusedActQuant) { expect_fused_act_quant(Kernel::Avx2, fused_cas
 INSTANTIATE_TEST_SUITE_P(Codes, ConvAvx2, ::testing::Values(CodeType::U8, CodeType::S16),
                          [](const auto& info) { return info.param == CodeType::U8 ? "u8" : "s16"; });
 
-// Where the pair sums could saturate, the uint8 kernel is refused (the engine then keeps int16 codes).
+// Where a pair sum of the layer's weights could saturate at the largest code, the uint8 kernel is
+// refused (the engine then keeps int16 codes): 8-bit weights at 127, codes up to 129 pass, 130 not.
 TEST(ConvAvx2U8, RefusesCodesAndWeightsWhosePairSumsSaturate) {
   if (!cpu_supports(IsaLevel::Avx2)) GTEST_SKIP() << "no AVX2";
-  ConvCase c;
-  c.weights = LevelSetSpec{Scheme::Uniform, 8, 1, true};  // integers up to 127
-  EXPECT_NO_THROW(make_conv_kernel(Kernel::Avx2, make_fixture(c, 1, 129).layer));
-  ConvLayer layer = make_fixture(c, 1, 130).layer;
+  ConvFixture f = bound_fixture(CodeType::U8, 1, 1, false, 129);
+  EXPECT_NO_THROW(make_conv_kernel(Kernel::Avx2, f.layer));
+  f.layer.max_input = 130;
   try {
-    make_conv_kernel(Kernel::Avx2, layer);
+    make_conv_kernel(Kernel::Avx2, f.layer);
     ADD_FAILURE() << "accepted codes up to 130 with weights up to 127";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("codes up to 130 and weights up to 127 would saturate"), std::string::npos)
         << e.what();
   }
-  layer.max_input = 0;  // unknown: any uint8
-  EXPECT_THROW(make_conv_kernel(Kernel::Avx2, layer), std::invalid_argument);
+  f.layer.max_input = 0;  // unknown: any uint8
+  EXPECT_THROW(make_conv_kernel(Kernel::Avx2, f.layer), std::invalid_argument);
+  ConvCase c;
   c.type = CodeType::S16;
   EXPECT_NO_THROW(make_conv_kernel(Kernel::Avx2, make_fixture(c, 1).layer));
   EXPECT_TRUE(avx2_u8_exact(129, 127));
   EXPECT_FALSE(avx2_u8_exact(130, 127));
 }
 
+// A 1x1 layer of 8 input channels, 1 output channel: the weights of each pair of channels (int16 lane
+// 0: channels 0, 1 and 4, 5; lane 1: 2, 3 and 6, 7) given, codes up to `code`.
+ConvLayer pair_layer(const std::vector<int32_t>& weights, int32_t code) {
+  ConvLayer layer;
+  layer.shape = ConvShape::make(CodesLayout::make(CodeType::U8, 8, 1, 1, 0), 1, 1, 1, 0);
+  layer.weights = weights;
+  layer.max_input = code;
+  return layer;
+}
+
 TEST(ConvAvx2U8, Int16SumsAreTheMostThatCannotOverflow) {
-  EXPECT_EQ(avx2_u8_int16_sums(129, 127), 1);
-  EXPECT_EQ(avx2_u8_int16_sums(130, 127), 0);
-  EXPECT_EQ(avx2_u8_int16_sums(64, 127), 2);
-  EXPECT_EQ(avx2_u8_int16_sums(43, 127), 3);
-  EXPECT_EQ(avx2_u8_int16_sums(44, 127), 2);
-  EXPECT_EQ(avx2_u8_int16_sums(48, 10), 34);  // 4-bit APoT activations and weights
-  EXPECT_EQ(avx2_u8_int16_sums(1, 1), kMaxInt16Sums);
-  EXPECT_EQ(avx2_u8_int16_sums(255, 0), kMaxInt16Sums);  // all-zero weights
+  // Every weight 127: each pair sum is 2 x 127 x code, the two groups of a lane add two.
+  const std::vector<int32_t> max(8, 127);
+  EXPECT_EQ(avx2_u8_int16_sums(pair_layer(max, 129)), 1);   // 32766: one fits, two do not
+  EXPECT_EQ(avx2_u8_int16_sums(pair_layer(max, 130)), 0);   // 33020: not even one
+  EXPECT_EQ(avx2_u8_int16_sums(pair_layer(max, 64)), kMaxInt16Sums);  // 2 x 16256 = 32512: all fit
+  // The k largest of a lane's pair sums: lane 0's two are 127 + 127 and 1 + 1 (x 128: 32512 + 256 > 32767,
+  // so 1), lane 1's 0 + 0 twice.
+  EXPECT_EQ(avx2_u8_int16_sums(pair_layer({127, 127, 0, 0, 1, 1, 0, 0}, 128)), 1);
+  EXPECT_EQ(avx2_u8_int16_sums(pair_layer({127, 127, 0, 0, 1, 1, 0, 0}, 127)), kMaxInt16Sums);  // 32258 + 254
+  EXPECT_EQ(avx2_u8_int16_sums(pair_layer({-127, -127, 0, 0, -1, -1, 0, 0}, 128)), 1);  // magnitudes count
+  EXPECT_EQ(avx2_u8_int16_sums(pair_layer(std::vector<int32_t>(8, 0), 255)), kMaxInt16Sums);
 }
 
 }  // namespace
