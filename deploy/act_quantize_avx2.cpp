@@ -1,8 +1,7 @@
 // AVX2 path of act_quantize_scalar (act_quantize.cpp): eight channels at a time, a branch-free binary
 // search over the padded thresholds (in registers up to 16 levels, gathered beyond), the value by one
-// more lookup, narrowed and stored; the last
-// channels (fewer than eight) by the same search in scalar code. Compiled with -mavx2 -mfma and only
-// called when the CPU reports AVX2.
+// more lookup, narrowed and stored; the last channels (fewer than eight) by the same search in scalar
+// code. Compiled with -mavx2 -mfma and only called when the CPU reports AVX2.
 #include <immintrin.h>
 
 #include "deploy/act_quantize.h"
@@ -49,7 +48,8 @@ struct WideSearch {
   __m256i operator()(__m256i x) const {
     __m256i index = _mm256_setzero_si256();
     for (int step = 1 << (t.steps - 1); step >= 1; step >>= 1) {
-      const __m256i probe = _mm256_i32gather_epi32(t.thresholds, _mm256_add_epi32(index, _mm256_set1_epi32(step - 1)), 4);
+      const __m256i probe =
+          _mm256_i32gather_epi32(t.thresholds, _mm256_add_epi32(index, _mm256_set1_epi32(step - 1)), 4);
       // x >= probe is !(probe > x): add the step where the compare is false.
       index = _mm256_add_epi32(index, _mm256_andnot_si256(_mm256_cmpgt_epi32(probe, x), _mm256_set1_epi32(step)));
     }

@@ -89,7 +89,9 @@ ActQuantRows fused_rows(const FusedActQuant& q, int64_t image, int y, int x, int
   return r;
 }
 
-bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight) { return int64_t{2} * max_input * max_abs_weight <= 32767; }
+bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight) {
+  return int64_t{2} * max_input * max_abs_weight <= 32767;
+}
 
 int avx2_u8_int16_sums(const ConvLayer& layer) {
   const ConvShape& s = layer.shape;

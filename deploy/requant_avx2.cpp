@@ -40,7 +40,9 @@ struct Params4 {
 
 // Channel order within a vector: [c0 c4 c1 c5 c2 c6 c3 c7], so the even lanes hold the first four
 // channels and the odd ones the last four.
-inline __m256i interleave(__m256i v) { return _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)); }
+inline __m256i interleave(__m256i v) {
+  return _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
 inline __m256i deinterleave(__m256i v) {
   return _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7));
 }
