@@ -12,7 +12,7 @@ enum class Kernel {
   Auto,        // the fastest this CPU runs (within APOT_ISA)
   ShiftAdd,    // the reference: Fig. 3's shift-and-add datapath, counting its shifts and adds
   Scalar,      // plain C++ multiply-accumulate on the exact integers: the portable fallback
-  Avx2,        // u8 x s8 quads (vpmaddubsw + vpmaddwd) where int16 pair sums stay exact, int16 pairs elsewhere
+  Avx2,        // u8 x s8 pairs (vpmaddubsw) summed in int16 where they stay exact, int16 pairs elsewhere
   Avx512Vnni,  // u8 x s8 quads (vpdpbusd) where the codes fit, int16 pairs (vpdpwssd) elsewhere
 };
 
