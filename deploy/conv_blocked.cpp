@@ -30,11 +30,11 @@ IsaEntry entry_for(Kernel family, const ConvLayer& layer) {
   const CodeType input = layer.shape.in.type;
   if (family == Kernel::Avx2) {
     if (input == CodeType::U8) {
-      int32_t max_weight = 0;
-      for (const int32_t w : layer.weights) max_weight = std::max(max_weight, std::abs(w));
-      const int32_t max_input = layer.max_input > 0 ? layer.max_input : 255;
       const int sums = avx2_u8_int16_sums(layer);
       if (sums == 0) {
+        int32_t max_weight = 0;
+        for (const int32_t w : layer.weights) max_weight = std::max(max_weight, std::abs(w));
+        const int32_t max_input = layer.max_input > 0 ? layer.max_input : 255;
         throw std::invalid_argument(fmt::format("the avx2 convolution on uint8 codes adds pairs of products in int16: "
                                                 "codes up to {} and weights up to {} would saturate it", max_input,
                                                 max_weight));
