@@ -1,7 +1,11 @@
-// AVX2 path of acc_quantize_scalar (acc_quantize.cpp): eight channels at a time, the binary search of
-// acc_quantize_avx512.cpp over each lane's own thresholds, with vector masks and byte blends in place
-// of mask registers, and the value looked up in two 8-entry permutes. The table keeps its 16-lane
-// groups; a group's two halves are two ymm. Compiled with -mavx2 and only called when the CPU reports it.
+// AVX2 path of acc_quantize_scalar (acc_quantize.cpp): eight channels at a time, the count itself,
+//   code = values[#{ j : sign_c x acc > B_j[c] }],
+// one compare per threshold against the table's lanes (read as memory operands, nothing to set up per
+// call), the compares' -1s summed in two independent chains. AVX2 has no mask registers, so a binary
+// search needs a tree of byte blends per level whose chain of compares and blends (and the tree's 15
+// registers, more than AVX2 has) made it three times slower than these 15 independent compares at 16
+// levels. The value: uint8 codes by one byte shuffle of the 16 values, int16 codes by two 8-entry
+// permutes. Compiled with -mavx2 and only called when the CPU reports it.
 #include <immintrin.h>
 
 #include "deploy/acc_quantize.h"
@@ -11,83 +15,70 @@ namespace apot::deploy {
 
 namespace {
 
+// The threshold counts of eight accumulators of the channels whose first threshold is at `thresholds`
+// (the next ones 16 int32 apart).
 template <int kSteps>
-struct Tree {
-  static constexpr int kEntries = (1 << kSteps) - 1;
-  __m256i node[kEntries];  // threshold j of each lane
-  __m256i sign;            // -1 where the multiplier is negative: the search runs on -acc
-  __m256i low, high;       // values 0..7 and 8..15
-
-  // The 8 lanes from `channel` (a multiple of 8).
-  Tree(const AccQuantTable& t, int channel) {
-    const int32_t* group = t.thresholds(channel / 16 * 16) + channel % 16;
+__m256i count(__m256i acc, __m256i sign, const int32_t* thresholds) {
+  constexpr int kEntries = (1 << kSteps) - 1;
+  const __m256i a = _mm256_sign_epi32(acc, sign);
+  __m256i below[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // minus the counts so far
 #pragma GCC unroll 16
-    for (int j = 0; j < kEntries; ++j) node[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + j * 16));
-    sign = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.signs(channel)));
-    low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.act().values));
-    high = kSteps == 4 ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.act().values + 8)) : low;
+  for (int j = 0; j < kEntries; ++j) {
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(thresholds + j * 16));
+    below[j % 2] = _mm256_add_epi32(below[j % 2], _mm256_cmpgt_epi32(a, b));
   }
+  return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(below[0], below[1]));
+}
 
-  // The candidate of level l: node[p x 2 step + step - 1] for the prefix p whose bits (first decided
-  // highest) are bit[0 .. l - 1]; the blends consume the last decided bit first.
-  template <int kLevel>
-  __m256i select(const __m256i* bit) const {
-    constexpr int step = 1 << (kSteps - 1 - kLevel);
-    __m256i c[1 << kLevel];
-#pragma GCC unroll 8
-    for (int p = 0; p < (1 << kLevel); ++p) c[p] = node[p * 2 * step + step - 1];
-#pragma GCC unroll 4
-    for (int i = kLevel - 1; i >= 0; --i) {
-#pragma GCC unroll 8
-      for (int q = 0; q < (1 << i); ++q) c[q] = _mm256_blendv_epi8(c[2 * q], c[2 * q + 1], bit[i]);
-    }
-    return c[0];
-  }
-
-  template <int kLevel>
-  void search(__m256i a, __m256i* bit, __m256i& index) const {
-    if constexpr (kLevel < kSteps) {
-      bit[kLevel] = _mm256_cmpgt_epi32(a, select<kLevel>(bit));
-      index = _mm256_or_si256(index, _mm256_and_si256(bit[kLevel], _mm256_set1_epi32(1 << (kSteps - 1 - kLevel))));
-      search<kLevel + 1>(a, bit, index);
-    }
-  }
-
-  __m256i operator()(__m256i acc) const {
-    const __m256i a = _mm256_sign_epi32(acc, sign);
-    __m256i bit[kSteps];
-    __m256i index = _mm256_setzero_si256();
-    search<0>(a, bit, index);
-    const __m256i lo = _mm256_permutevar8x32_epi32(low, index);
-    if constexpr (kSteps < 4) return lo;
-    const __m256i hi = _mm256_permutevar8x32_epi32(high, index);
-    return _mm256_blendv_epi8(lo, hi, _mm256_cmpgt_epi32(index, _mm256_set1_epi32(7)));
-  }
-};
+// Eight counts (0..15) as int16 words.
+inline __m128i words(__m256i v) {
+  return _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
 
 template <int kSteps, class T>
 void quantize(const AccQuantTable& t, const AccQuantRows& r) {
+  const int32_t* values = t.act().values;
+  // uint8 codes (values <= 255): the 16 values as bytes, for the shuffle.
+  const __m128i value_bytes = _mm_packus_epi16(
+      _mm_packs_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(values)),
+                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(values + 4))),
+      _mm_packs_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(values + 8)),
+                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(values + 12))));
+  const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(values));
+  const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(values + 8));
+  // The eight codes of the counts, stored at `to`.
+  const auto store = [&](__m256i counts, T* to) {
+    if constexpr (sizeof(T) == 1) {
+      const __m128i bytes = _mm_shuffle_epi8(value_bytes, _mm_packus_epi16(words(counts), words(counts)));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(to), bytes);
+    } else {
+      // Values within int16: the saturating pack is exact.
+      const __m256i v = _mm256_blendv_epi8(_mm256_permutevar8x32_epi32(low, counts),
+                                           _mm256_permutevar8x32_epi32(high, counts),
+                                           _mm256_cmpgt_epi32(counts, _mm256_set1_epi32(7)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(to), words(v));
+    }
+  };
   for (int c = 0; c < r.channels; c += 8) {
-    const Tree<kSteps> tree(t, r.channel + c);
+    const int channel = r.channel + c;
+    const int32_t* thresholds = t.thresholds(channel / 16 * 16) + channel % 16;
+    const __m256i sign = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.signs(channel)));
     const int left = r.channels - c;
-    for (int64_t p = 0; p < r.pixels; ++p) {
-      const int32_t* acc = r.acc + p * r.acc_stride + c;
-      T* out = static_cast<T*>(r.out) + p * r.out_stride + c;
-      alignas(32) int32_t tail[8] = {};
-      if (left < 8) {
-        for (int i = 0; i < left; ++i) tail[i] = acc[i];
+    const int32_t* acc = r.acc + c;
+    T* out = static_cast<T*>(r.out) + c;
+    if (left >= 8) {
+      for (int64_t p = 0; p < r.pixels; ++p, acc += r.acc_stride, out += r.out_stride) {
+        store(count<kSteps>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)), sign, thresholds), out);
       }
-      const __m256i code = tree(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(left < 8 ? tail : acc)));
-      // Codes are 0..255 (uint8) or within int16: the saturating packs are exact.
-      const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(code), _mm256_extracti128_si256(code, 1));
-      alignas(16) T lanes[8];
-      T* to = left < 8 ? lanes : out;  // the last channels through a copy: write no channel beyond them
-      if constexpr (sizeof(T) == 1) {
-        _mm_storel_epi64(reinterpret_cast<__m128i*>(to), _mm_packus_epi16(words, words));
-      } else {
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(to), words);
-      }
-      for (int i = 0; i < left && left < 8; ++i) out[i] = lanes[i];
+      continue;
+    }
+    // The last channels through copies: read and write no channel beyond them.
+    for (int64_t p = 0; p < r.pixels; ++p, acc += r.acc_stride, out += r.out_stride) {
+      alignas(32) int32_t in[8] = {};
+      for (int i = 0; i < left; ++i) in[i] = acc[i];
+      alignas(16) T codes[16];
+      store(count<kSteps>(_mm256_load_si256(reinterpret_cast<const __m256i*>(in)), sign, thresholds), codes);
+      for (int i = 0; i < left; ++i) out[i] = codes[i];
     }
   }
 }
