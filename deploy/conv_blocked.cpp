@@ -121,7 +121,7 @@ class BlockedConv final : public ConvKernel {
     const ConvShape& s = shape_;
     const int width = s.out.width, height = s.out.height;
     const auto add_tile = [&](int first, int count) {
-      Tile tile{first, count, static_cast<int>(taps_.size()), 0};
+      Tile tile{first, count, first / width, first % width, static_cast<int>(taps_.size()), 0};
       for (int kh = 0; kh < s.kernel; ++kh) {
         for (int kw = 0; kw < s.kernel; ++kw) {
           bool live = false;

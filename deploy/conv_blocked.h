@@ -51,9 +51,10 @@ struct TileTap {
   int index = 0;
 };
 
-// A tile: `count` consecutive output pixels of an image from `first`, and its taps.
+// A tile: `count` consecutive output pixels of an image from `first` (at row y, column x), and its taps.
 struct Tile {
   int first = 0, count = 0;
+  int y = 0, x = 0;
   int tap_begin = 0, taps = 0;  // into BlockedConvArgs::taps
 };
 

@@ -31,11 +31,12 @@ class TileLoop {
     alignas(64) int32_t acc[kMaxTilePixels * kMaxTileChannels];
     alignas(64) int32_t stream[kMaxTilePixels * kMaxTileChannels];  // when the stream is not kept
     const In* rows[kMaxTilePixels];
-    const int64_t per_image = int64_t{a.blocks} * a.tiles_per_image;
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t n = item / per_image;
-      const int block = static_cast<int>(item % per_image / a.tiles_per_image);
-      const Tile& tile = a.tiles[item % a.tiles_per_image];
+    // Items in the order image, block, tile: counted up from begin's rather than divided out per item.
+    int64_t n = begin / (int64_t{a.blocks} * a.tiles_per_image);
+    int block = static_cast<int>(begin / a.tiles_per_image % a.blocks);
+    int tile_index = static_cast<int>(begin % a.tiles_per_image);
+    for (int64_t item = begin; item < end; ++item, next(a, n, block, tile_index)) {
+      const Tile& tile = a.tiles[tile_index];
       const int first = tile.first, count = tile.count;
       const int vectors = block + 1 == a.blocks ? a.last_block_vectors : a.block_vectors;
       const In* image = static_cast<const In*>(a.input) + n * a.in_image;
@@ -50,7 +51,7 @@ class TileLoop {
 
       if constexpr (Micro::kAccQuant) {
         if (a.acc_quant) {
-          for_each_run(a, first, count, [&](int done, int y, int x, int run) {
+          for_each_run(a, tile, [&](int done, int y, int x, int run) {
             for (int q = 0; q < a.quantizer_count; ++q) {
               const FusedActQuant& fused = a.quantizers[q];
               const ActQuantRows codes = fused_rows(fused, n, y, x, run, channel, 0, nullptr, 0);
@@ -80,7 +81,7 @@ class TileLoop {
       r.channels = vectors * lanes;
       r.relu = a.relu;
       Micro::requant(offset(a.requant, channel), r);
-      if (a.quantizer_count > 0) quantize(a, n, first, count, channel, vectors * lanes, r.out, r.out_stride);
+      if (a.quantizer_count > 0) quantize(a, n, tile, channel, vectors * lanes, r.out, r.out_stride);
     }
   }
 
@@ -100,10 +101,10 @@ class TileLoop {
 
   // The fused quantisers' codes of a tile's pixels (consecutive in the image, perhaps over several rows)
   // and the block's real channels.
-  static void quantize(const BlockedConvArgs& a, int64_t n, int first, int count, int channel, int width,
+  static void quantize(const BlockedConvArgs& a, int64_t n, const Tile& tile, int channel, int width,
                        const int32_t* stream, int64_t stream_stride) {
     const int channels = a.out_channels - channel < width ? a.out_channels - channel : width;
-    for_each_run(a, first, count, [&](int done, int y, int x, int run) {
+    for_each_run(a, tile, [&](int done, int y, int x, int run) {
       for (int q = 0; q < a.quantizer_count; ++q) {
         Micro::act_quantize(*a.quantizers[q].table, fused_rows(a.quantizers[q], n, y, x, run, channel, channels,
                                                                stream + done * stream_stride, stream_stride));
@@ -111,12 +112,20 @@ class TileLoop {
     });
   }
 
+  // The item after (n, block, tile).
+  static void next(const BlockedConvArgs& a, int64_t& n, int& block, int& tile) {
+    if (++tile < a.tiles_per_image) return;
+    tile = 0;
+    if (++block < a.blocks) return;
+    block = 0;
+    ++n;
+  }
+
   // f(done, y, x, run) for the runs of a tile's pixels within one output row (codes rows are padded).
   template <class F>
-  static void for_each_run(const BlockedConvArgs& a, int first, int count, F&& f) {
-    for (int done = 0; done < count;) {
-      const int y = (first + done) / a.out_width, x = (first + done) % a.out_width;
-      const int run = count - done < a.out_width - x ? count - done : a.out_width - x;
+  static void for_each_run(const BlockedConvArgs& a, const Tile& tile, F&& f) {
+    for (int done = 0, y = tile.y, x = tile.x; done < tile.count; ++y, x = 0) {
+      const int run = tile.count - done < a.out_width - x ? tile.count - done : a.out_width - x;
       f(done, y, x, run);
       done += run;
     }
