@@ -1,11 +1,14 @@
 // Per layer: the integer engine's fastest convolution against oneDNN's int8 convolution (issue 4).
-// APoT: the convolution on 4-bit APoT codes and weights with its requantisation, ReLU and the next
-// layer's activation quantiser (fused into its epilogue), exactly as deploy::Engine runs them (its
-// per-op time): 4-bit codes in, 4-bit codes out. oneDNN: a u8 x s8 convolution with per-channel output
-// scales and ReLU into u8 (or s32), formats its choice, the primitive created once and the reorders
-// outside the timed loop; its source is rewritten before each run, as the layer before would leave it
-// in cache. Two threads each (--threads), repetitions
-// interleaved, medians.
+// APoT: the convolution on 4-bit APoT codes and weights, exactly as deploy::Engine runs it (its per-op
+// time), with the epilogue of its role in the network:
+// - "codes out": requantisation, ReLU and the next layer's activation quantiser fused in: 4-bit codes in,
+//   4-bit codes out (every conv that an activation quantiser reads);
+// - "shortcut": requantisation into the int32 stream that a later conv adds as its residual, no ReLU
+//   (ResNet-20's 1x1 downsampling shortcuts).
+// oneDNN: a u8 x s8 convolution with per-channel output scales, formats its choice, into u8 with ReLU
+// (codes out; --dst s32 for int32) or into s32 without ReLU (shortcut); the primitive created once and
+// the reorders outside the timed loop; its source is rewritten before each run, as the layer before
+// would leave it in cache. Two threads each (--threads), repetitions interleaved, medians.
 // Target: onednn/apot >= 1 on every layer.
 //
 //   bench_conv [--seconds S] [--filter TEXT] [--batches 1,64] [--dst u8|s32] [--threads 2]
@@ -32,18 +35,21 @@ using namespace apot::deploy;
 struct Layer {
   const char* net;
   int in_channels, out_channels, size, kernel, stride;
+  bool shortcut = false;  // the shortcut role (int32 stream out), else codes out
   std::string describe() const {
-    return fmt::format("{} {}x{} {}->{} @{}x{} s{}", net, kernel, kernel, in_channels, out_channels, size, size,
-                       stride);
+    return fmt::format("{} {}x{} {}->{} @{}x{} s{}{}", net, kernel, kernel, in_channels, out_channels, size, size,
+                       stride, shortcut ? " shortcut" : "");
   }
 };
 
-// ResNet-20 at 32x32 (3x3 convs and the 1x1-conv shortcuts), ResNet-18 at 224.
+// ResNet-20 at 32x32 (3x3 convs; the 1x1-conv shortcuts with codes out, as the other layers, and in
+// their role), ResNet-18 at 224.
 const Layer kLayers[] = {
-    {"resnet20", 16, 16, 32, 3, 1},   {"resnet20", 16, 32, 32, 3, 2},  {"resnet20", 32, 32, 16, 3, 1},
-    {"resnet20", 32, 64, 16, 3, 2},   {"resnet20", 64, 64, 8, 3, 1},   {"resnet20", 16, 32, 32, 1, 2},
-    {"resnet20", 32, 64, 16, 1, 2},   {"resnet18", 64, 64, 56, 3, 1},  {"resnet18", 128, 128, 28, 3, 1},
-    {"resnet18", 256, 256, 14, 3, 1}, {"resnet18", 512, 512, 7, 3, 1},
+    {"resnet20", 16, 16, 32, 3, 1},       {"resnet20", 16, 32, 32, 3, 2},       {"resnet20", 32, 32, 16, 3, 1},
+    {"resnet20", 32, 64, 16, 3, 2},       {"resnet20", 64, 64, 8, 3, 1},        {"resnet20", 16, 32, 32, 1, 2},
+    {"resnet20", 32, 64, 16, 1, 2},       {"resnet20", 16, 32, 32, 1, 2, true}, {"resnet20", 32, 64, 16, 1, 2, true},
+    {"resnet18", 64, 64, 56, 3, 1},       {"resnet18", 128, 128, 28, 3, 1},     {"resnet18", 256, 256, 14, 3, 1},
+    {"resnet18", 512, 512, 7, 3, 1},
 };
 
 std::string load_average() {
@@ -58,18 +64,27 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-// input -> 1x1 conv -> act quant -> the layer -> act quant (fused into the layer) -> 1x1 conv -> avg
-// pool + fc: the layer reads codes that an engine op wrote and writes the codes the next op reads.
+// input -> 1x1 conv -> act quant -> the layer (op 2), then
+// - codes out: -> act quant (fused into the layer, op 3) -> 1x1 conv -> avg pool + fc;
+// - shortcut: the layer's codes in also -> 1x1 conv of the layer's shape -> act quant -> 1x1 conv that
+//   adds the layer's stream -> avg pool + fc;
+// so the layer reads codes that an engine op wrote and writes what the next op reads.
 class ApotLayer {
  public:
-  ApotLayer(const Layer& l, int batch, int threads) : batch_(batch) {
+  ApotLayer(const Layer& l, int batch, int threads) : batch_(batch), shortcut_(l.shortcut) {
     const LevelSetSpec w8{Scheme::Uniform, 8, 1, true}, w4{Scheme::APoT, 4, 2, true}, a4{Scheme::APoT, 4, 2, false};
     test::ModelBuilder b(l.in_channels, l.size, l.size, 1);
     const test::Tensor stream = b.conv("stem", b.input(), l.in_channels, 1, 1, 0, w8, -1, true, false);
     const test::Tensor codes = b.act_quant(stream, a4, 8.0);
     const test::Tensor out =
-        b.conv("layer", codes, l.out_channels, l.kernel, l.stride, l.kernel / 2, w4, -1, true, false);
-    const test::Tensor next = b.conv("next", b.act_quant(out, a4, 8.0), 16, 1, 1, 0, w4, -1, true, false);
+        b.conv("layer", codes, l.out_channels, l.kernel, l.stride, l.kernel / 2, w4, -1, !l.shortcut, false);
+    test::Tensor next;
+    if (l.shortcut) {
+      const test::Tensor path = b.conv("path", codes, l.out_channels, 1, l.stride, 0, w4, -1, true, false);
+      next = b.conv("next", b.act_quant(path, a4, 8.0), l.out_channels, 1, 1, 0, w4, out.buffer, true, false);
+    } else {
+      next = b.conv("next", b.act_quant(out, a4, 8.0), 16, 1, 1, 0, w4, -1, true, false);
+    }
     b.avg_pool_linear("fc", next, 10, w8);
     engine_ = std::make_unique<Engine>(b.take(), EngineOptions{Kernel::Auto, threads});
     input_.resize(static_cast<size_t>(batch) * l.in_channels * l.size * l.size);
@@ -77,15 +92,16 @@ class ApotLayer {
     std::normal_distribution<float> normal(0.0f, 1.0f);
     for (float& x : input_) x = std::clamp(normal(rng), -7.9f, 7.9f);
   }
-  // Seconds of the layer (op 2, with op 3 in its epilogue) in one engine run.
+  // Seconds of the layer (op 2, with op 3 in its epilogue when codes out) in one engine run.
   double run() {
     engine_->run(input_.data(), batch_);
-    return engine_->op_seconds()[2] + engine_->op_seconds()[3];
+    return engine_->op_seconds()[2] + (shortcut_ ? 0.0 : engine_->op_seconds()[3]);
   }
   std::string_view kernel() const { return engine_->kernel_name(); }
 
  private:
   int batch_;
+  bool shortcut_;
   std::unique_ptr<Engine> engine_;
   std::vector<float> input_;
 };
@@ -94,6 +110,7 @@ class OnednnLayer {
  public:
   OnednnLayer(const Layer& l, int batch, dnnl::memory::data_type dst_type, const dnnl::engine& engine)
       : engine_(engine), stream_(engine) {
+    if (l.shortcut) dst_type = dnnl::memory::data_type::s32;
     using dnnl::memory;
     const int out = (l.size + 2 * (l.kernel / 2) - l.kernel) / l.stride + 1;
     const memory::dims src_dims = {batch, l.in_channels, l.size, l.size};
@@ -109,9 +126,11 @@ class OnednnLayer {
     std::vector<float> scales(static_cast<size_t>(l.out_channels));
     for (size_t c = 0; c < scales.size(); ++c) scales[c] = 0.01f + 0.001f * static_cast<float>(c % 7);
     attr.set_output_scales(1 << 1, scales);  // per output channel
-    dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    attr.set_post_ops(ops);
+    if (!l.shortcut) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, engine_);
     impl_ = pd.impl_info_str();
     conv_ = dnnl::convolution_forward(pd);
@@ -186,8 +205,9 @@ int main(int argc, char** argv) {
   const auto dst_type = dst == "s32" ? dnnl::memory::data_type::s32 : dnnl::memory::data_type::u8;
   fmt::print("load average {}\n", load_average());
   fmt::print(
-      "apot: conv + requant + ReLU + act quant (deploy::Engine); onednn {}.{}.{}: u8 x s8 conv, scales + ReLU "
-      "-> {}; {} threads, interleaved, medians over >= {} s each\n",
+      "apot: conv + requant + ReLU + act quant (deploy::Engine; shortcut: conv + requant -> int32 stream); onednn "
+      "{}.{}.{}: u8 x s8 conv, scales + ReLU -> {} (shortcut: scales -> s32); {} threads, interleaved, medians over "
+      ">= {} s each\n",
       dnnl::version()->major, dnnl::version()->minor, dnnl::version()->patch, dst, threads, seconds);
   std::vector<std::string> lines;
   for (const Layer& l : kLayers) {
