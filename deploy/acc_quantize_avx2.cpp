@@ -2,10 +2,11 @@
 //   code = values[#{ j : sign_c x acc > B_j[c] }],
 // one compare per threshold against the table's lanes (read as memory operands, nothing to set up per
 // call), the compares' -1s summed in two independent chains. AVX2 has no mask registers, so a binary
-// search needs a tree of byte blends per level whose chain of compares and blends (and the tree's 15
-// registers, more than AVX2 has) made it three times slower than these 15 independent compares at 16
-// levels. The value: uint8 codes by one byte shuffle of the 16 values, int16 codes by two 8-entry
-// permutes. Compiled with -mavx2 and only called when the CPU reports it.
+// search needs a tree of byte blends per level; its serial chain of compares and blends, and the tree's
+// 15 registers (more than AVX2 has) loaded per call, made it about twice as slow as these 15
+// independent compares at 16 levels (docs/integer-engine.md). The value: uint8 codes by one byte
+// shuffle of the 16 values, int16 codes by two 8-entry permutes. Compiled with -mavx2 and only called
+// when the CPU reports it.
 #include <immintrin.h>
 
 #include "deploy/acc_quantize.h"
