@@ -22,13 +22,14 @@ template <int kSteps>
 __m256i count(__m256i acc, __m256i sign, const int32_t* thresholds) {
   constexpr int kEntries = (1 << kSteps) - 1;
   const __m256i a = _mm256_sign_epi32(acc, sign);
-  __m256i below[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // minus the counts so far
+  // Minus the counts so far (a compare gives -1 where a exceeds the threshold), in two chains.
+  __m256i minus[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
 #pragma GCC unroll 16
   for (int j = 0; j < kEntries; ++j) {
     const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(thresholds + j * 16));
-    below[j % 2] = _mm256_add_epi32(below[j % 2], _mm256_cmpgt_epi32(a, b));
+    minus[j % 2] = _mm256_add_epi32(minus[j % 2], _mm256_cmpgt_epi32(a, b));
   }
-  return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(below[0], below[1]));
+  return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(minus[0], minus[1]));
 }
 
 // Eight counts (0..15) as int16 words.
