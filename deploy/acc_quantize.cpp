@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
@@ -53,6 +54,30 @@ AccQuantTable::AccQuantTable(const int32_t* multiplier, const uint8_t* shift, co
     for (int j = 0; j < act.levels - 1; ++j) {
       thresholds_[(static_cast<size_t>(c / 16) * entries_ + j) * 16 + c % 16] =
           boundary(f, signs_[c], act.thresholds[j]);
+    }
+  }
+  make_int16(padded_channels);
+}
+
+void AccQuantTable::make_int16(int padded_channels) {
+  int16_.assign(static_cast<size_t>(padded_channels / 16), 1);
+  thresholds16_.assign(thresholds_.size(), 0);
+  low_.assign(static_cast<size_t>(padded_channels), 0);
+  high_.assign(static_cast<size_t>(padded_channels), 0);
+  const auto at = [&](int c, int j) { return (static_cast<size_t>(c / 16) * entries_ + j) * 16 + c % 16; };
+  for (int c = 0; c < padded_channels; ++c) {
+    int64_t lo = kMax, hi = kMin;
+    for (int j = 0; j < entries_; ++j) {
+      const int32_t b = thresholds_[at(c, j)];
+      if (b != kMin && b != kMax) lo = std::min<int64_t>(lo, b), hi = std::max<int64_t>(hi, b);
+    }
+    if (lo > hi) lo = hi = -1;  // no finite threshold: any clamp keeps the counts
+    if (hi - lo > kMaxInt16Span) int16_[c / 16] = 0;
+    low_[c] = static_cast<int32_t>(lo);
+    high_[c] = static_cast<int32_t>(hi + 1);
+    for (int j = 0; j < entries_; ++j) {
+      const int32_t b = thresholds_[at(c, j)];
+      thresholds16_[at(c, j)] = b == kMin ? -32768 : b == kMax ? 32767 : static_cast<int16_t>(std::clamp<int64_t>(b - lo, 0, 32767));
     }
   }
 }

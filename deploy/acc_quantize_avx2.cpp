@@ -1,12 +1,13 @@
-// AVX2 path of acc_quantize_scalar (acc_quantize.cpp): eight channels at a time, the count itself,
+// AVX2 path of acc_quantize_scalar (acc_quantize.cpp): the count itself,
 //   code = values[#{ j : sign_c x acc > B_j[c] }],
 // one compare per threshold against the table's lanes (read as memory operands, nothing to set up per
-// call), the compares' -1s summed in two independent chains. AVX2 has no mask registers, so a binary
-// search needs a tree of byte blends per level; its serial chain of compares and blends, and the tree's
-// 15 registers (more than AVX2 has) loaded per call, made it about twice as slow as these 15
-// independent compares at 16 levels (docs/integer-engine.md). The value: uint8 codes by one byte
-// shuffle of the 16 values, int16 codes by two 8-entry permutes. Compiled with -mavx2 and only called
-// when the CPU reports it.
+// call), the compares' -1s summed in two independent chains: 16 channels at a time in int16 where the
+// table's thresholds allow (AccQuantTable::int16: the accumulators clamped and moved into int16 lose no
+// count), else eight at a time in int32. AVX2 has no mask registers, so a binary search needs a tree
+// of byte blends per level; its serial chain of compares and blends, and the tree's 15 registers (more
+// than AVX2 has) loaded per call, made it about twice as slow as 15 independent int32 compares at 16
+// levels (docs/integer-engine.md). The codes by byte shuffles of the values. Compiled with -mavx2 and
+// only called when the CPU reports it.
 #include <immintrin.h>
 
 #include "deploy/acc_quantize.h"
@@ -18,8 +19,9 @@ namespace {
 
 // The threshold counts of eight accumulators of the channels whose first threshold is at `thresholds`
 // (the next ones 16 int32 apart).
+// Inlined: called per pixel, and alone it is too large for the compiler to inline by itself.
 template <int kSteps>
-__m256i count(__m256i acc, __m256i sign, const int32_t* thresholds) {
+[[gnu::always_inline]] inline __m256i count(__m256i acc, __m256i sign, const int32_t* thresholds) {
   constexpr int kEntries = (1 << kSteps) - 1;
   const __m256i a = _mm256_sign_epi32(acc, sign);
   // Minus the counts so far (a compare gives -1 where a exceeds the threshold), in two chains.
@@ -32,56 +34,105 @@ __m256i count(__m256i acc, __m256i sign, const int32_t* thresholds) {
   return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(minus[0], minus[1]));
 }
 
-// Eight counts (0..15) as int16 words.
-inline __m128i words(__m256i v) {
-  return _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+// The threshold counts of 16 accumulators of the channels from `channel` (a multiple of 16) in int16
+// (AccQuantTable::int16), as int16 lanes in channel order.
+template <int kSteps>
+[[gnu::always_inline]] inline __m256i count16(__m256i acc0, __m256i acc1, const AccQuantTable& t, int channel) {
+  constexpr int kEntries = (1 << kSteps) - 1;
+  const auto narrow = [&](__m256i acc, int c) {
+    const auto at = [](const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
+    const __m256i low = at(t.low(c));
+    const __m256i a = _mm256_min_epi32(_mm256_max_epi32(_mm256_sign_epi32(acc, at(t.signs(c))), low), at(t.high(c)));
+    return _mm256_sub_epi32(a, low);
+  };
+  // The packs interleave the halves' 4-lane groups; 0xD8 puts them back in order.
+  const __m256i a = _mm256_permute4x64_epi64(_mm256_packs_epi32(narrow(acc0, channel), narrow(acc1, channel + 8)), 0xD8);
+  const int16_t* thresholds = t.thresholds16(channel);
+  __m256i minus[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+#pragma GCC unroll 16
+  for (int j = 0; j < kEntries; ++j) {
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(thresholds + j * 16));
+    minus[j % 2] = _mm256_add_epi16(minus[j % 2], _mm256_cmpgt_epi16(a, b));
+  }
+  return _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_add_epi16(minus[0], minus[1]));
 }
+
+// The codes of counts 0..15: the values' bytes (uint8 codes, values <= 255), or their low and high bytes
+// (int16 codes), looked up by byte shuffles.
+template <class T>
+class Codes {
+ public:
+  explicit Codes(const int32_t* values) {
+    const auto words = [&](int i) {
+      return _mm_packs_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(values + i)),
+                             _mm_loadu_si128(reinterpret_cast<const __m128i*>(values + i + 4)));
+    };
+    if constexpr (sizeof(T) == 1) {
+      low_ = _mm_packus_epi16(words(0), words(8));
+    } else {
+      const __m128i even_odd = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+      const __m128i first = _mm_shuffle_epi8(words(0), even_odd), last = _mm_shuffle_epi8(words(8), even_odd);
+      low_ = _mm_unpacklo_epi64(first, last);
+      high_ = _mm_unpackhi_epi64(first, last);
+    }
+  }
+  // The codes of the counts in the first n (8 or 16) bytes of `counts`, stored at `to`.
+  template <int n>
+  void store(__m128i counts, T* to) const {
+    const __m128i low = _mm_shuffle_epi8(low_, counts);
+    if constexpr (sizeof(T) == 1) {
+      if constexpr (n == 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(to), low);
+      if constexpr (n == 8) _mm_storel_epi64(reinterpret_cast<__m128i*>(to), low);
+    } else {
+      const __m128i high = _mm_shuffle_epi8(high_, counts);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(to), _mm_unpacklo_epi8(low, high));
+      if constexpr (n == 16) _mm_storeu_si128(reinterpret_cast<__m128i*>(to + 8), _mm_unpackhi_epi8(low, high));
+    }
+  }
+
+ private:
+  __m128i low_, high_ = _mm_setzero_si128();
+};
+
+// Counts in int32 or int16 lanes as bytes (the packs saturate nothing: counts are 0..15).
+inline __m128i bytes32(__m256i v) {
+  const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_packus_epi16(words, words);
+}
+inline __m128i bytes16(__m256i v) { return _mm_packus_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)); }
 
 template <int kSteps, class T>
 void quantize(const AccQuantTable& t, const AccQuantRows& r) {
-  const int32_t* values = t.act().values;
-  // uint8 codes (values <= 255): the 16 values as bytes, for the shuffle.
-  const __m128i value_bytes = _mm_packus_epi16(
-      _mm_packs_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(values)),
-                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(values + 4))),
-      _mm_packs_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(values + 8)),
-                      _mm_loadu_si128(reinterpret_cast<const __m128i*>(values + 12))));
-  const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(values));
-  const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(values + 8));
-  // The eight codes of the counts, stored at `to`.
-  const auto store = [&](__m256i counts, T* to) {
-    if constexpr (sizeof(T) == 1) {
-      const __m128i bytes = _mm_shuffle_epi8(value_bytes, _mm_packus_epi16(words(counts), words(counts)));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(to), bytes);
-    } else {
-      // Values within int16: the saturating pack is exact.
-      const __m256i v = _mm256_blendv_epi8(_mm256_permutevar8x32_epi32(low, counts),
-                                           _mm256_permutevar8x32_epi32(high, counts),
-                                           _mm256_cmpgt_epi32(counts, _mm256_set1_epi32(7)));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(to), words(v));
-    }
-  };
-  for (int c = 0; c < r.channels; c += 8) {
-    const int channel = r.channel + c;
-    const int32_t* thresholds = t.thresholds(channel / 16 * 16) + channel % 16;
-    const __m256i sign = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.signs(channel)));
-    const int left = r.channels - c;
+  const Codes<T> codes(t.act().values);
+  const auto load = [](const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
+  for (int c = 0; c < r.channels;) {
+    const int channel = r.channel + c, left = r.channels - c;
     const int32_t* acc = r.acc + c;
     T* out = static_cast<T*>(r.out) + c;
-    if (left >= 8) {
+    if (left >= 16 && channel % 16 == 0 && t.int16(channel)) {
       for (int64_t p = 0; p < r.pixels; ++p, acc += r.acc_stride, out += r.out_stride) {
-        store(count<kSteps>(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc)), sign, thresholds), out);
+        codes.template store<16>(bytes16(count16<kSteps>(load(acc), load(acc + 8), t, channel)), out);
       }
+      c += 16;
       continue;
     }
-    // The last channels through copies: read and write no channel beyond them.
-    for (int64_t p = 0; p < r.pixels; ++p, acc += r.acc_stride, out += r.out_stride) {
-      alignas(32) int32_t in[8] = {};
-      for (int i = 0; i < left; ++i) in[i] = acc[i];
-      alignas(16) T codes[16];
-      store(count<kSteps>(_mm256_load_si256(reinterpret_cast<const __m256i*>(in)), sign, thresholds), codes);
-      for (int i = 0; i < left; ++i) out[i] = codes[i];
+    const int32_t* thresholds = t.thresholds(channel / 16 * 16) + channel % 16;
+    const __m256i sign = load(t.signs(channel));
+    if (left >= 8) {
+      for (int64_t p = 0; p < r.pixels; ++p, acc += r.acc_stride, out += r.out_stride) {
+        codes.template store<8>(bytes32(count<kSteps>(load(acc), sign, thresholds)), out);
+      }
+    } else {
+      // The last channels through copies: read and write no channel beyond them.
+      for (int64_t p = 0; p < r.pixels; ++p, acc += r.acc_stride, out += r.out_stride) {
+        alignas(32) int32_t in[8] = {};
+        for (int i = 0; i < left; ++i) in[i] = acc[i];
+        alignas(16) T lanes[8];
+        codes.template store<8>(bytes32(count<kSteps>(load(in), sign, thresholds)), lanes);
+        for (int i = 0; i < left; ++i) out[i] = lanes[i];
+      }
     }
+    c += 8;
   }
 }
 

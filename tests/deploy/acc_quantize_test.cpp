@@ -133,6 +133,97 @@ TEST_P(AccQuantizeSimd, MatchesReference) {
   }
 }
 
+// The SIMD kernels' codes against the reference on `pixels` rows of `accs` (one row of channels per
+// entry of accs, cycled), for both code types.
+void expect_simd_matches(IsaLevel isa, const AccQuantTable& table, int channels, const std::vector<int32_t>& accs) {
+  const auto simd = isa == IsaLevel::Avx2 ? acc_quantize_avx2 : acc_quantize_avx512;
+  const int padded = (channels + 15) / 16 * 16;
+  const int64_t pixels = static_cast<int64_t>(accs.size()), acc_stride = padded, out_stride = channels + 5;
+  std::vector<int32_t> acc(static_cast<size_t>(pixels * acc_stride));
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int c = 0; c < channels; ++c) acc[p * acc_stride + c] = accs[(p + c) % pixels];
+  }
+  for (const CodeType type : {CodeType::U8, CodeType::S16}) {
+    const size_t bytes = static_cast<size_t>(pixels * out_stride) * (type == CodeType::U8 ? 1 : 2);
+    std::vector<uint8_t> expected(bytes, 0xAB), got(bytes, 0xAB);
+    AccQuantRows r;
+    r.acc = acc.data();
+    r.acc_stride = acc_stride;
+    r.out_stride = out_stride;
+    r.type = type;
+    r.pixels = pixels;
+    r.channels = channels;
+    r.out = expected.data();
+    acc_quantize_scalar(table, r);
+    r.out = got.data();
+    simd(table, r);
+    ASSERT_EQ(got, expected) << channels << " channels, " << (type == CodeType::U8 ? "uint8" : "int16");
+  }
+}
+
+// Every threshold of every channel, its neighbours, and the int32 extremes.
+std::vector<int32_t> probes(const AccQuantTable& table, int channels, int levels) {
+  std::vector<int32_t> accs = {kMax, kMin + 1, 0, 1, -1};
+  for (int c = 0; c < channels; ++c) {
+    for (int j = 0; j < levels - 1; ++j) {
+      const int64_t b = table.thresholds(c / 16 * 16)[j * 16 + c % 16];
+      for (const int64_t d : {-2, -1, 0, 1, 2}) {
+        const int64_t a = table.signs(c)[0] * (b + d);
+        if (a > kMin && a <= kMax) accs.push_back(static_cast<int32_t>(a));
+      }
+    }
+  }
+  return accs;
+}
+
+// Layers whose accumulator steps are small against the activation thresholds (as trained ones are):
+// the kernels count in int16 on every 16-channel group.
+TEST_P(AccQuantizeSimd, Int16CountsMatchReference) {
+  if (!cpu_supports(GetParam())) GTEST_SKIP() << "no " << to_string(GetParam());
+  std::mt19937 rng(4);
+  for (const int levels : {2, 5, 9, 16}) {
+    for (const int channels : {16, 40, 48}) {
+      Layer s;
+      for (int c = 0; c < channels; ++c) {
+        const int32_t m = static_cast<int32_t>(rng() % (1u << 29)) + (1 << 29);
+        s.multiplier.push_back(c % 3 == 1 ? -m : m);
+        s.shift.push_back(static_cast<uint8_t>(30 + rng() % 3));
+        s.bias.push_back(static_cast<int32_t>(rng() % 2001) - 1000);
+      }
+      std::set<int32_t> t;
+      while (static_cast<int>(t.size()) < levels - 1) t.insert(static_cast<int32_t>(rng() % 2000));
+      s.thresholds.assign(t.begin(), t.end());
+      for (int j = 0; j < levels; ++j) s.values.push_back(static_cast<int16_t>(j * 17));
+      const ActQuantTable act(s.thresholds.data(), s.values.data(), levels);
+      const int padded = (channels + 15) / 16 * 16;
+      const AccQuantTable table(s.multiplier.data(), s.shift.data(), s.bias.data(), levels % 2 == 1, channels,
+                                padded, act);
+      for (int c = 0; c < padded; c += 16) ASSERT_TRUE(table.int16(c)) << "channel " << c;
+      std::vector<int32_t> accs = probes(table, channels, levels);
+      for (int i = 0; i < 200; ++i) accs.push_back(static_cast<int32_t>(rng()) >> (rng() % 31));
+      expect_simd_matches(GetParam(), table, channels, accs);
+    }
+  }
+}
+
+// acc = stream (multiplier 2^30, shift 30, no bias): channel c's thresholds are the activation
+// thresholds less one, so their span is the activation thresholds' span.
+TEST_P(AccQuantizeSimd, Int16OnlyWhereTheSpanFits) {
+  if (!cpu_supports(GetParam())) GTEST_SKIP() << "no " << to_string(GetParam());
+  const int channels = 24;
+  const std::vector<int32_t> multiplier(channels, 1 << 30), bias(channels, 0);
+  const std::vector<uint8_t> shift(channels, 30);
+  const std::vector<int16_t> values = {0, 5, 200};
+  for (const int64_t span : {AccQuantTable::kMaxInt16Span - 1, AccQuantTable::kMaxInt16Span,
+                             AccQuantTable::kMaxInt16Span + 1}) {
+    const int32_t thresholds[2] = {-7, static_cast<int32_t>(-7 + span)};
+    const ActQuantTable act(thresholds, values.data(), 3);
+    const AccQuantTable table(multiplier.data(), shift.data(), bias.data(), false, channels, 32, act);
+    EXPECT_EQ(table.int16(0), span <= AccQuantTable::kMaxInt16Span) << "span " << span;
+    expect_simd_matches(GetParam(), table, channels, probes(table, channels, 3));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, AccQuantizeSimd, ::testing::Values(IsaLevel::Avx2, IsaLevel::Avx512Vnni),
                          [](const auto& info) { return info.param == IsaLevel::Avx2 ? "avx2" : "avx512"; });
 
