@@ -75,9 +75,10 @@ void AccQuantTable::make_int16(int padded_channels) {
     if (hi - lo > kMaxInt16Span) int16_[c / 16] = 0;
     low_[c] = static_cast<int32_t>(lo);
     high_[c] = static_cast<int32_t>(hi + 1);
-    for (int j = 0; j < entries_; ++j) {
+    for (int j = 0; j < entries_; ++j) {  // clamped only for groups past the span, which never read them
       const int32_t b = thresholds_[at(c, j)];
-      thresholds16_[at(c, j)] = b == kMin ? -32768 : b == kMax ? 32767 : static_cast<int16_t>(std::clamp<int64_t>(b - lo, 0, 32767));
+      thresholds16_[at(c, j)] =
+          b == kMin ? -32768 : b == kMax ? 32767 : static_cast<int16_t>(std::clamp<int64_t>(b - lo, 0, 32767));
     }
   }
 }

@@ -46,7 +46,8 @@ template <int kSteps>
     return _mm256_sub_epi32(a, low);
   };
   // The packs interleave the halves' 4-lane groups; 0xD8 puts them back in order.
-  const __m256i a = _mm256_permute4x64_epi64(_mm256_packs_epi32(narrow(acc0, channel), narrow(acc1, channel + 8)), 0xD8);
+  const __m256i a =
+      _mm256_permute4x64_epi64(_mm256_packs_epi32(narrow(acc0, channel), narrow(acc1, channel + 8)), 0xD8);
   const int16_t* thresholds = t.thresholds16(channel);
   __m256i minus[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
 #pragma GCC unroll 16
@@ -99,7 +100,9 @@ inline __m128i bytes32(__m256i v) {
   const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
   return _mm_packus_epi16(words, words);
 }
-inline __m128i bytes16(__m256i v) { return _mm_packus_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)); }
+inline __m128i bytes16(__m256i v) {
+  return _mm_packus_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
 
 template <int kSteps, class T>
 void quantize(const AccQuantTable& t, const AccQuantRows& r) {
