@@ -17,28 +17,33 @@ namespace apot::deploy {
 
 namespace {
 
-// The threshold counts of eight accumulators of the channels whose first threshold is at `thresholds`
-// (the next ones 16 int32 apart).
-// Inlined: called per pixel, and alone it is too large for the compiler to inline by itself.
-template <int kSteps>
-[[gnu::always_inline]] inline __m256i count(__m256i acc, __m256i sign, const int32_t* thresholds) {
-  constexpr int kEntries = (1 << kSteps) - 1;
-  const __m256i a = _mm256_sign_epi32(acc, sign);
-  // Minus the counts so far (a compare gives -1 where a exceeds the threshold), in two chains.
-  __m256i minus[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+// The counts of the thresholds (kEntries vectors of int32 or int16 lanes, 16 lanes of Lane apart) that
+// the lanes of `a` exceed; the compares' -1s summed in two independent chains.
+template <int kEntries, class Lane>
+[[gnu::always_inline]] inline __m256i exceeded(__m256i a, const Lane* thresholds) {
+  constexpr bool k32 = sizeof(Lane) == 4;
+  const auto add = [](__m256i x, __m256i y) { return k32 ? _mm256_add_epi32(x, y) : _mm256_add_epi16(x, y); };
+  const auto sub = [](__m256i x, __m256i y) { return k32 ? _mm256_sub_epi32(x, y) : _mm256_sub_epi16(x, y); };
+  __m256i minus[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // minus the counts so far
 #pragma GCC unroll 16
   for (int j = 0; j < kEntries; ++j) {
     const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(thresholds + j * 16));
-    minus[j % 2] = _mm256_add_epi32(minus[j % 2], _mm256_cmpgt_epi32(a, b));
+    minus[j % 2] = add(minus[j % 2], k32 ? _mm256_cmpgt_epi32(a, b) : _mm256_cmpgt_epi16(a, b));
   }
-  return _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_add_epi32(minus[0], minus[1]));
+  return sub(_mm256_setzero_si256(), add(minus[0], minus[1]));
+}
+
+// The threshold counts of eight accumulators of the channels whose first threshold is at `thresholds`
+// (the next ones 16 int32 apart), as int32 lanes.
+template <int kSteps>
+[[gnu::always_inline]] inline __m256i count(__m256i acc, __m256i sign, const int32_t* thresholds) {
+  return exceeded<(1 << kSteps) - 1>(_mm256_sign_epi32(acc, sign), thresholds);
 }
 
 // The threshold counts of 16 accumulators of the channels from `channel` (a multiple of 16) in int16
 // (AccQuantTable::int16), as int16 lanes in channel order.
 template <int kSteps>
 [[gnu::always_inline]] inline __m256i count16(__m256i acc0, __m256i acc1, const AccQuantTable& t, int channel) {
-  constexpr int kEntries = (1 << kSteps) - 1;
   const auto narrow = [&](__m256i acc, int c) {
     const auto at = [](const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
     const __m256i low = at(t.low(c));
@@ -48,14 +53,7 @@ template <int kSteps>
   // The packs interleave the halves' 4-lane groups; 0xD8 puts them back in order.
   const __m256i a =
       _mm256_permute4x64_epi64(_mm256_packs_epi32(narrow(acc0, channel), narrow(acc1, channel + 8)), 0xD8);
-  const int16_t* thresholds = t.thresholds16(channel);
-  __m256i minus[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
-#pragma GCC unroll 16
-  for (int j = 0; j < kEntries; ++j) {
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(thresholds + j * 16));
-    minus[j % 2] = _mm256_add_epi16(minus[j % 2], _mm256_cmpgt_epi16(a, b));
-  }
-  return _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_add_epi16(minus[0], minus[1]));
+  return exceeded<(1 << kSteps) - 1>(a, t.thresholds16(channel));
 }
 
 // The codes of counts 0..15: the values' bytes (uint8 codes, values <= 255), or their low and high bytes

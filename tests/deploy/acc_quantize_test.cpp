@@ -97,52 +97,12 @@ TEST(AccQuantize, SupportsUpTo16Levels) {
 
 class AccQuantizeSimd : public ::testing::TestWithParam<IsaLevel> {};
 
-TEST_P(AccQuantizeSimd, MatchesReference) {
-  if (!cpu_supports(GetParam())) GTEST_SKIP() << "no " << to_string(GetParam());
-  const auto simd = GetParam() == IsaLevel::Avx2 ? acc_quantize_avx2 : acc_quantize_avx512;
-  std::mt19937 rng(2);
-  for (const int levels : {2, 3, 5, 8, 9, 16}) {
-    for (const int channels : {1, 15, 16, 17, 40, 64}) {
-      for (const CodeType type : {CodeType::U8, CodeType::S16}) {
-        const Layer s = random_setup(channels, levels, rng);
-        const ActQuantTable act(s.thresholds.data(), s.values.data(), levels);
-        const int padded = (channels + 15) / 16 * 16;
-        const AccQuantTable table(s.multiplier.data(), s.shift.data(), s.bias.data(), levels % 2 == 0, channels, padded,
-                                  act);
-        const int64_t pixels = 37, acc_stride = padded + 16, out_stride = channels + 3;
-        std::vector<int32_t> acc(static_cast<size_t>(pixels * acc_stride));
-        for (int32_t& a : acc)
-          a = rng() % 8 == 0 ? (rng() % 2 ? kMax : kMin + 1) : static_cast<int32_t>(rng()) >> (rng() % 31);
-        const size_t bytes = static_cast<size_t>(pixels * out_stride) * (type == CodeType::U8 ? 1 : 2);
-        std::vector<uint8_t> expected(bytes, 0xAB), got(bytes, 0xAB);
-        AccQuantRows r;
-        r.acc = acc.data();
-        r.acc_stride = acc_stride;
-        r.out_stride = out_stride;
-        r.type = type;
-        r.pixels = pixels;
-        r.channel = 0;
-        r.channels = channels;
-        r.out = expected.data();
-        acc_quantize_scalar(table, r);
-        r.out = got.data();
-        simd(table, r);
-        ASSERT_EQ(got, expected) << levels << " levels, " << channels << " channels";
-      }
-    }
-  }
-}
-
-// The SIMD kernels' codes against the reference on `pixels` rows of `accs` (one row of channels per
-// entry of accs, cycled), for both code types.
-void expect_simd_matches(IsaLevel isa, const AccQuantTable& table, int channels, const std::vector<int32_t>& accs) {
+// The SIMD kernel's codes against the reference's for `pixels` rows of accumulators (row stride
+// acc_stride), both code types, into rows wider than the channels (what lies beyond must stay).
+void expect_simd_matches(IsaLevel isa, const AccQuantTable& table, int channels, const std::vector<int32_t>& acc,
+                         int64_t acc_stride) {
   const auto simd = isa == IsaLevel::Avx2 ? acc_quantize_avx2 : acc_quantize_avx512;
-  const int padded = (channels + 15) / 16 * 16;
-  const int64_t pixels = static_cast<int64_t>(accs.size()), acc_stride = padded, out_stride = channels + 5;
-  std::vector<int32_t> acc(static_cast<size_t>(pixels * acc_stride));
-  for (int64_t p = 0; p < pixels; ++p) {
-    for (int c = 0; c < channels; ++c) acc[p * acc_stride + c] = accs[(p + c) % pixels];
-  }
+  const int64_t pixels = static_cast<int64_t>(acc.size()) / acc_stride, out_stride = channels + 3;
   for (const CodeType type : {CodeType::U8, CodeType::S16}) {
     const size_t bytes = static_cast<size_t>(pixels * out_stride) * (type == CodeType::U8 ? 1 : 2);
     std::vector<uint8_t> expected(bytes, 0xAB), got(bytes, 0xAB);
@@ -152,6 +112,7 @@ void expect_simd_matches(IsaLevel isa, const AccQuantTable& table, int channels,
     r.out_stride = out_stride;
     r.type = type;
     r.pixels = pixels;
+    r.channel = 0;
     r.channels = channels;
     r.out = expected.data();
     acc_quantize_scalar(table, r);
@@ -159,6 +120,36 @@ void expect_simd_matches(IsaLevel isa, const AccQuantTable& table, int channels,
     simd(table, r);
     ASSERT_EQ(got, expected) << channels << " channels, " << (type == CodeType::U8 ? "uint8" : "int16");
   }
+}
+
+TEST_P(AccQuantizeSimd, MatchesReference) {
+  if (!cpu_supports(GetParam())) GTEST_SKIP() << "no " << to_string(GetParam());
+  std::mt19937 rng(2);
+  for (const int levels : {2, 3, 5, 8, 9, 16}) {
+    for (const int channels : {1, 15, 16, 17, 40, 64}) {
+      const Layer s = random_setup(channels, levels, rng);
+      const ActQuantTable act(s.thresholds.data(), s.values.data(), levels);
+      const int padded = (channels + 15) / 16 * 16;
+      const AccQuantTable table(s.multiplier.data(), s.shift.data(), s.bias.data(), levels % 2 == 0, channels, padded,
+                                act);
+      const int64_t pixels = 37, acc_stride = padded + 16;
+      std::vector<int32_t> acc(static_cast<size_t>(pixels * acc_stride));
+      for (int32_t& a : acc)
+        a = rng() % 8 == 0 ? (rng() % 2 ? kMax : kMin + 1) : static_cast<int32_t>(rng()) >> (rng() % 31);
+      SCOPED_TRACE(::testing::Message() << levels << " levels");
+      expect_simd_matches(GetParam(), table, channels, acc, acc_stride);
+    }
+  }
+}
+
+// Rows of the values in `accs`, each row's channels a rotation of them.
+std::vector<int32_t> rows_of(const std::vector<int32_t>& accs, int channels, int64_t acc_stride) {
+  const int64_t pixels = static_cast<int64_t>(accs.size());
+  std::vector<int32_t> acc(static_cast<size_t>(pixels * acc_stride));
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int c = 0; c < channels; ++c) acc[p * acc_stride + c] = accs[(p + c) % pixels];
+  }
+  return acc;
 }
 
 // Every threshold of every channel, its neighbours, and the int32 extremes.
@@ -201,7 +192,8 @@ TEST_P(AccQuantizeSimd, Int16CountsMatchReference) {
       for (int c = 0; c < padded; c += 16) ASSERT_TRUE(table.int16(c)) << "channel " << c;
       std::vector<int32_t> accs = probes(table, channels, levels);
       for (int i = 0; i < 200; ++i) accs.push_back(static_cast<int32_t>(rng()) >> (rng() % 31));
-      expect_simd_matches(GetParam(), table, channels, accs);
+      SCOPED_TRACE(::testing::Message() << levels << " levels");
+      expect_simd_matches(GetParam(), table, channels, rows_of(accs, channels, padded), padded);
     }
   }
 }
@@ -220,7 +212,7 @@ TEST_P(AccQuantizeSimd, Int16OnlyWhereTheSpanFits) {
     const ActQuantTable act(thresholds, values.data(), 3);
     const AccQuantTable table(multiplier.data(), shift.data(), bias.data(), false, channels, 32, act);
     EXPECT_EQ(table.int16(0), span <= AccQuantTable::kMaxInt16Span) << "span " << span;
-    expect_simd_matches(GetParam(), table, channels, probes(table, channels, 3));
+    expect_simd_matches(GetParam(), table, channels, rows_of(probes(table, channels, 3), channels, 32), 32);
   }
 }
 
