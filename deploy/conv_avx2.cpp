@@ -62,33 +62,46 @@ struct Avx2Micro {
                    int32_t* out) {
     __m256i acc[M][V];
     for_all(acc, out, [](__m256i& a, __m256i*) { a = _mm256_setzero_si256(); });
-    // Groups left before the int16 sums must be widened (never, for int32 accumulators), and whether
-    // they were before.
-    int left = Dot::kWidens ? int16_sums : 1 << 30;
-    bool widened = false;
     const int64_t tap_weights = int64_t{groups} * V * kLanes * kGroup;
-    for (int t = 0; t < ntaps; ++t) {
-      const W* w = weights + taps[t].index * tap_weights;
-      const In* r[M];
-#pragma GCC unroll 16
-      for (int m = 0; m < M; ++m) r[m] = rows[m] + taps[t].offset;
-      for (int g = 0; g < groups;) {
-        const int end = groups - g < left ? groups : g + left;
-        left -= end - g;
-        for (; g < end; ++g) {
-          __m256i b[V];
+    // Groups [g, end) of tap t into the accumulators.
+    const auto add_groups = [&](int t, int g, int end) {
+      const W* w = weights + taps[t].index * tap_weights + int64_t{g} * V * kLanes * kGroup;
+      const int64_t offset = taps[t].offset;
+      for (; g < end; ++g) {
+        __m256i b[V];
 #pragma GCC unroll 4
-          for (int v = 0; v < V; ++v)
-            b[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + v * kLanes * kGroup));
-          w += V * kLanes * kGroup;
-#pragma GCC unroll 16
-          for (int m = 0; m < M; ++m) {
-            const __m256i a = _mm256_set1_epi32(load32(r[m] + g * kGroup));
-#pragma GCC unroll 4
-            for (int v = 0; v < V; ++v) acc[m][v] = Dot::dot(acc[m][v], a, b[v]);
-          }
+        for (int v = 0; v < V; ++v) {
+          b[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + v * kLanes * kGroup));
         }
-        if constexpr (Dot::kWidens) {
+        w += V * kLanes * kGroup;
+#pragma GCC unroll 16
+        for (int m = 0; m < M; ++m) {
+          const __m256i a = _mm256_set1_epi32(load32(rows[m] + offset + g * kGroup));
+#pragma GCC unroll 4
+          for (int v = 0; v < V; ++v) acc[m][v] = Dot::dot(acc[m][v], a, b[v]);
+        }
+      }
+    };
+    if (!Dot::kWidens || int16_sums >= int64_t{ntaps} * groups) {
+      // The whole reduction without widening (int32 accumulators, or int16 sums that cannot overflow):
+      // no bookkeeping per tap.
+      for (int t = 0; t < ntaps; ++t) add_groups(t, 0, groups);
+      if constexpr (Dot::kWidens) {
+        widen(acc, out, false);
+      } else {
+        for_all(acc, out, [](__m256i& a, __m256i* o) { _mm256_store_si256(o, a); });
+      }
+      return;
+    }
+    if constexpr (Dot::kWidens) {  // widened every int16_sums groups, wherever they fall
+      int left = int16_sums;
+      bool widened = false;
+      for (int t = 0; t < ntaps; ++t) {
+        for (int g = 0; g < groups;) {
+          const int end = groups - g < left ? groups : g + left;
+          add_groups(t, g, end);
+          left -= end - g;
+          g = end;
           if (left == 0) {
             widen(acc, out, widened);
             widened = true;
@@ -96,11 +109,7 @@ struct Avx2Micro {
           }
         }
       }
-    }
-    if constexpr (Dot::kWidens) {
       widen(acc, out, widened);
-    } else {
-      for_all(acc, out, [](__m256i& a, __m256i* o) { _mm256_store_si256(o, a); });
     }
   }
 
