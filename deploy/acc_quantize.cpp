@@ -52,11 +52,14 @@ AccQuantTable::AccQuantTable(const int32_t* multiplier, const uint8_t* shift, co
     const auto f = [&](int32_t acc) { return requant_output(acc, m, s, b, nullptr, relu); };
     signs_[c] = m < 0 ? -1 : 1;
     for (int j = 0; j < act.levels - 1; ++j) {
-      thresholds_[(static_cast<size_t>(c / 16) * entries_ + j) * 16 + c % 16] =
-          boundary(f, signs_[c], act.thresholds[j]);
+      thresholds_[at(c, j)] = boundary(f, signs_[c], act.thresholds[j]);
     }
   }
   make_int16(padded_channels);
+}
+
+size_t AccQuantTable::at(int channel, int j) const {
+  return (static_cast<size_t>(channel / 16) * entries_ + j) * 16 + channel % 16;
 }
 
 void AccQuantTable::make_int16(int padded_channels) {
@@ -64,7 +67,6 @@ void AccQuantTable::make_int16(int padded_channels) {
   thresholds16_.assign(thresholds_.size(), 0);
   low_.assign(static_cast<size_t>(padded_channels), 0);
   high_.assign(static_cast<size_t>(padded_channels), 0);
-  const auto at = [&](int c, int j) { return (static_cast<size_t>(c / 16) * entries_ + j) * 16 + c % 16; };
   for (int c = 0; c < padded_channels; ++c) {
     int64_t lo = kMax, hi = kMin;
     for (int j = 0; j < entries_; ++j) {

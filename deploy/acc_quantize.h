@@ -57,6 +57,7 @@ class AccQuantTable {
   std::vector<int16_t> thresholds16_;  // [channel / 16][P - 1][16], where int16_
   std::vector<int32_t> low_, high_;    // [channel]
 
+  size_t at(int channel, int j) const;  // of threshold j of `channel` in thresholds_ and thresholds16_
   void make_int16(int padded_channels);
 };
 
