@@ -41,12 +41,9 @@ struct DotU8 {
   static __m256i dot(__m256i acc, __m256i codes, __m256i weights) {
     return _mm256_add_epi16(acc, _mm256_maddubs_epi16(codes, weights));
   }
-  // The two int16 lanes of each 32-bit lane added, by shifts rather than vpmaddwd by ones, which would
-  // keep a register of ones through the loop.
-  static __m256i widen(__m256i acc) {
-    const __m256i low = _mm256_srai_epi32(_mm256_slli_epi32(acc, 16), 16), high = _mm256_srai_epi32(acc, 16);
-    return _mm256_add_epi32(low, high);
-  }
+  // The two int16 lanes of each 32-bit lane added: vpmaddwd by ones (the ones a memory operand, no
+  // register taken from the loop), one instruction where shifts and an add take four.
+  static __m256i widen(__m256i acc) { return _mm256_madd_epi16(acc, _mm256_set1_epi16(1)); }
 };
 
 template <class Dot>
