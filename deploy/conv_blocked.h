@@ -7,7 +7,8 @@
 // int16 sums could next overflow, conv_kernel.h avx2_u8_int16_sums). Taps that fall in the padding for
 // every pixel of a tile are skipped (the border rows and columns). The weights are repacked once per
 // layer to exactly the order the tile reads them, and the requantisation (and any fused activation
-// quantiser) runs on the tile while it is in L1 (deploy/requant.h).
+// quantiser) runs on a span of consecutive tiles of one image and channel block while their
+// accumulators are in L1 (deploy/requant.h).
 //
 // This header holds what the plain C++ side (conv_blocked.cpp: packing, offsets, work split) and the ISA
 // files (conv_avx2.cpp, conv_avx512_vnni.cpp) agree on: data only. The ISA files call no inline function

@@ -28,64 +28,98 @@ class TileLoop {
   static void run(const BlockedConvArgs& a, int64_t begin, int64_t end) {
     static const Table table;
     constexpr int lanes = Micro::kTiling.lanes;
-    alignas(64) int32_t acc[kMaxTilePixels * kMaxTileChannels];
-    alignas(64) int32_t stream[kMaxTilePixels * kMaxTileChannels];  // when the stream is not kept
+    alignas(64) int32_t acc[kSpanValues];
+    alignas(64) int32_t stream[kSpanValues];  // when the stream is not kept
     const In* rows[kMaxTilePixels];
     // Items in the order image, block, tile: counted up from begin's rather than divided out per item.
     int64_t n = begin / (int64_t{a.blocks} * a.tiles_per_image);
     int block = static_cast<int>(begin / a.tiles_per_image % a.blocks);
     int tile_index = static_cast<int>(begin % a.tiles_per_image);
+    Span span;
     for (int64_t item = begin; item < end; ++item, next(a, n, block, tile_index)) {
       const Tile& tile = a.tiles[tile_index];
       const int first = tile.first, count = tile.count;
       const int vectors = block + 1 == a.blocks ? a.last_block_vectors : a.block_vectors;
+      const int width = vectors * lanes;
+      // Tiles that continue the span (the next pixels of its image and block) join it while they fit.
+      if (span.count > 0 && (first != span.first + span.count || (span.count + count) * width > kSpanValues)) {
+        epilogue(a, span, acc, stream);
+        span.count = 0;
+      }
+      if (span.count == 0) span = {n, block, width, first, 0, tile.y, tile.x};
       const In* image = static_cast<const In*>(a.input) + n * a.in_image;
       for (int m = 0; m < count; ++m) rows[m] = image + a.pixel_offset[first + m];
-      const int channel = block * a.block_vectors * lanes;
-      const int64_t out = n * a.out_image + int64_t{first} * a.out_stride + channel;
       // The residual this tile's epilogue reads (written by another layer, perhaps long out of cache):
       // fetched while the tile computes.
-      if (a.residual != nullptr) prefetch(a.residual + out, count, a.out_stride, vectors * lanes);
-      table.fn[vectors][count](rows, a.taps + tile.tap_begin, tile.taps, a.groups, a.int16_sums,
-                               static_cast<const W*>(a.weights) + block * a.block_weights, acc);
-
-      if constexpr (Micro::kAccQuant) {
-        if (a.acc_quant) {
-          for_each_run(a, tile, [&](int done, int y, int x, int run) {
-            for (int q = 0; q < a.quantizer_count; ++q) {
-              const FusedActQuant& fused = a.quantizers[q];
-              const ActQuantRows codes = fused_rows(fused, n, y, x, run, channel, 0, nullptr, 0);
-              AccQuantRows rows;
-              rows.acc = acc + done * vectors * lanes;
-              rows.acc_stride = vectors * lanes;
-              rows.out = codes.out;
-              rows.out_stride = codes.out_stride;
-              rows.type = codes.type;
-              rows.pixels = run;
-              rows.channel = channel;
-              rows.channels = a.out_channels - channel < vectors * lanes ? a.out_channels - channel : vectors * lanes;
-              Micro::acc_quantize(*fused.acc, rows);
-            }
-          });
-          continue;
-        }
+      if (a.residual != nullptr) {
+        prefetch(a.residual + n * a.out_image + int64_t{first} * a.out_stride + block * a.block_vectors * lanes, count,
+                 a.out_stride, width);
       }
-      RequantRows r;
-      r.acc = acc;
-      r.acc_stride = vectors * lanes;
-      r.residual = a.residual != nullptr ? a.residual + out : nullptr;
-      r.residual_stride = a.out_stride;
-      r.out = a.output != nullptr ? a.output + out : stream;
-      r.out_stride = a.output != nullptr ? a.out_stride : vectors * lanes;
-      r.rows = count;
-      r.channels = vectors * lanes;
-      r.relu = a.relu;
-      Micro::requant(offset(a.requant, channel), r);
-      if (a.quantizer_count > 0) quantize(a, n, tile, channel, vectors * lanes, r.out, r.out_stride);
+      table.fn[vectors][count](rows, a.taps + tile.tap_begin, tile.taps, a.groups, a.int16_sums,
+                               static_cast<const W*>(a.weights) + block * a.block_weights, acc + span.count * width);
+      span.count += count;
     }
+    if (span.count > 0) epilogue(a, span, acc, stream);
   }
 
  private:
+  // The accumulators of up to kSpanValues / width consecutive output pixels (perhaps over several rows)
+  // of one image and channel block: several tiles share one epilogue, whose per-call work (the
+  // parameters and tables it loads, the code addresses) would otherwise weigh on small tiles.
+  static constexpr int kSpanValues = 2048;
+  static_assert(kSpanValues >= kMaxTilePixels * kMaxTileChannels);
+  struct Span {
+    int64_t n = 0;
+    int block = 0, width = 0;  // width: the block's channels (vectors x lanes)
+    int first = 0, count = 0;
+    int y = 0, x = 0;  // of the first pixel
+  };
+
+  // Requantisation and the fused quantisers (or the codes straight from the accumulators) of a span.
+  static void epilogue(const BlockedConvArgs& a, const Span& s, const int32_t* acc, int32_t* stream) {
+    const int channel = s.block * a.block_vectors * Micro::kTiling.lanes;
+    const int channels = a.out_channels - channel < s.width ? a.out_channels - channel : s.width;
+    if constexpr (Micro::kAccQuant) {
+      if (a.acc_quant) {
+        for_each_run(a, s, [&](int done, int y, int x, int run) {
+          for (int q = 0; q < a.quantizer_count; ++q) {
+            const FusedActQuant& fused = a.quantizers[q];
+            const ActQuantRows codes = fused_rows(fused, s.n, y, x, run, channel, 0, nullptr, 0);
+            AccQuantRows rows;
+            rows.acc = acc + done * s.width;
+            rows.acc_stride = s.width;
+            rows.out = codes.out;
+            rows.out_stride = codes.out_stride;
+            rows.type = codes.type;
+            rows.pixels = run;
+            rows.channel = channel;
+            rows.channels = channels;
+            Micro::acc_quantize(*fused.acc, rows);
+          }
+        });
+        return;
+      }
+    }
+    const int64_t out = s.n * a.out_image + int64_t{s.first} * a.out_stride + channel;
+    RequantRows r;
+    r.acc = acc;
+    r.acc_stride = s.width;
+    r.residual = a.residual != nullptr ? a.residual + out : nullptr;
+    r.residual_stride = a.out_stride;
+    r.out = a.output != nullptr ? a.output + out : stream;
+    r.out_stride = a.output != nullptr ? a.out_stride : s.width;
+    r.rows = s.count;
+    r.channels = s.width;
+    r.relu = a.relu;
+    Micro::requant(offset(a.requant, channel), r);
+    for_each_run(a, s, [&](int done, int y, int x, int run) {
+      for (int q = 0; q < a.quantizer_count; ++q) {
+        Micro::act_quantize(*a.quantizers[q].table, fused_rows(a.quantizers[q], s.n, y, x, run, channel, channels,
+                                                               r.out + done * r.out_stride, r.out_stride));
+      }
+    });
+  }
+
   // RequantView::offset, here so that this file calls no inline function of a shared header: compiled
   // once per instruction set, such a function could be merged by the linker into the other ISA's code.
   static RequantView offset(const RequantView& v, int channels) {
@@ -99,19 +133,6 @@ class TileLoop {
     }
   }
 
-  // The fused quantisers' codes of a tile's pixels (consecutive in the image, perhaps over several rows)
-  // and the block's real channels.
-  static void quantize(const BlockedConvArgs& a, int64_t n, const Tile& tile, int channel, int width,
-                       const int32_t* stream, int64_t stream_stride) {
-    const int channels = a.out_channels - channel < width ? a.out_channels - channel : width;
-    for_each_run(a, tile, [&](int done, int y, int x, int run) {
-      for (int q = 0; q < a.quantizer_count; ++q) {
-        Micro::act_quantize(*a.quantizers[q].table, fused_rows(a.quantizers[q], n, y, x, run, channel, channels,
-                                                               stream + done * stream_stride, stream_stride));
-      }
-    });
-  }
-
   // The item after (n, block, tile).
   static void next(const BlockedConvArgs& a, int64_t& n, int& block, int& tile) {
     if (++tile < a.tiles_per_image) return;
@@ -121,11 +142,11 @@ class TileLoop {
     ++n;
   }
 
-  // f(done, y, x, run) for the runs of a tile's pixels within one output row (codes rows are padded).
+  // f(done, y, x, run) for the runs of a span's pixels within one output row (codes rows are padded).
   template <class F>
-  static void for_each_run(const BlockedConvArgs& a, const Tile& tile, F&& f) {
-    for (int done = 0, y = tile.y, x = tile.x; done < tile.count; ++y, x = 0) {
-      const int run = tile.count - done < a.out_width - x ? tile.count - done : a.out_width - x;
+  static void for_each_run(const BlockedConvArgs& a, const Span& s, F&& f) {
+    for (int done = 0, y = s.y, x = s.x; done < s.count; ++y, x = 0) {
+      const int run = s.count - done < a.out_width - x ? s.count - done : a.out_width - x;
       f(done, y, x, run);
       done += run;
     }
