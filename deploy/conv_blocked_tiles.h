@@ -120,10 +120,12 @@ class TileLoop {
     });
   }
 
-  // RequantView::offset, here so that this file calls no inline function of a shared header: compiled
-  // once per instruction set, such a function could be merged by the linker into the other ISA's code.
+  // The requant parameters of the channels from `channels` (a multiple of the lanes) on. Here, not in
+  // requant.h, so that this file calls no inline function of a shared header: compiled once per
+  // instruction set, such a function could be merged by the linker into the other ISA's code.
   static RequantView offset(const RequantView& v, int channels) {
-    return {v.multiplier + channels, v.round + channels, v.shift + channels, v.bias + channels};
+    return {v.multiplier + channels, v.round + channels, v.shift + channels, v.bias + channels,
+            v.lanes8 + channels / 8, v.unsaturated};
   }
 
   // Every cache line of `rows` rows of `width` int32 (row stride `stride`).

@@ -89,6 +89,19 @@ ActQuantRows fused_rows(const FusedActQuant& q, int64_t image, int y, int x, int
   return r;
 }
 
+std::vector<int64_t> acc_bounds(const ConvLayer& layer) {
+  const ConvShape& s = layer.shape;
+  const int64_t max_input = layer.max_input > 0 ? layer.max_input : s.in.type == CodeType::U8 ? 255 : 32768;
+  const size_t per_channel = static_cast<size_t>(s.in.channels) * s.taps();
+  std::vector<int64_t> bounds(static_cast<size_t>(s.out.channels));
+  for (size_t co = 0; co < bounds.size(); ++co) {
+    int64_t sum = 0;
+    for (size_t i = co * per_channel; i < (co + 1) * per_channel; ++i) sum += std::abs(int64_t{layer.weights[i]});
+    bounds[co] = sum * max_input;
+  }
+  return bounds;
+}
+
 bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight) {
   return int64_t{2} * max_input * max_abs_weight <= 32767;
 }

@@ -2,22 +2,45 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 namespace apot::deploy {
 
 RequantTable::RequantTable(const int32_t* multiplier, const uint8_t* shift, const int32_t* bias, int channels,
-                           int padded_channels)
+                           int padded_channels, const int64_t* acc_bound)
     : multiplier_(static_cast<size_t>(padded_channels)),
       round_(static_cast<size_t>(padded_channels)),
       shift_(static_cast<size_t>(padded_channels)),
-      bias_(static_cast<size_t>(padded_channels)) {
+      bias_(static_cast<size_t>(padded_channels)),
+      lanes8_(static_cast<size_t>((padded_channels + 7) / 8)),
+      unsaturated_(acc_bound != nullptr) {
+  constexpr int64_t kMaxAcc = std::numeric_limits<int32_t>::max();
   for (int c = 0; c < channels; ++c) {
     if (shift[c] > 62) throw std::invalid_argument(fmt::format("requant.shift[{}] = {}, expected 0..62", c, shift[c]));
     multiplier_[c] = multiplier[c];
     shift_[c] = shift[c];
     round_[c] = shift[c] == 0 ? 0 : int64_t{1} << (shift[c] - 1);
     bias_[c] = bias[c];
+    if (acc_bound != nullptr) {
+      // Monotone in acc: its extremes give the extremes of the result.
+      const int32_t a = static_cast<int32_t>(std::min(acc_bound[c], kMaxAcc));
+      for (const int32_t acc : {a, -a}) {
+        const int64_t y = round_shift(int64_t{acc} * multiplier[c], shift[c]) + bias[c];
+        unsaturated_ = unsaturated_ && y == saturate32(y);
+      }
+    }
+  }
+  for (int c = 0; c < padded_channels; ++c) {
+    RequantLanes8& l = lanes8_[c / 8];
+    const int lane = c % 2 * 4 + c % 8 / 2;  // even channels in lanes 0-3, odd ones in 4-7
+    const int64_t offset = int64_t{1} << (62 - shift_[c]);
+    l.multiplier[lane] = multiplier_[c];
+    l.offset[lane] = round_[c] + (int64_t{1} << 62);
+    l.shift[lane] = shift_[c];
+    l.bias[lane] = bias_[c] - offset;
+    l.bias32[c % 8] = static_cast<int32_t>(static_cast<uint32_t>(bias_[c] - offset));
   }
 }
 

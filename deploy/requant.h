@@ -35,25 +35,46 @@ inline int32_t requant_output(int32_t acc, int32_t multiplier, int shift, int32_
   return relu && y < 0 ? 0 : y;
 }
 
+// The parameters of 8 channels in the order of AVX2's 64-bit lanes (requant_avx2.cpp): vpmuldq multiplies
+// the even int32 lanes, so the channels of the even lanes (0, 2, 4, 6) come first, then the odd ones
+// (1, 3, 5, 7); the rounding offset and the bias already in the logical-shift form,
+//   round_shift(v, s) + bias = ((v + round + 2^62) >>> s) + bias - 2^(62 - s),
+// and that bias also as an int32 in channel order, which is all the form needs where it cannot saturate
+// (the true value fits int32, so its low 32 bits are the result).
+struct RequantLanes8 {
+  int64_t multiplier[8], offset[8], shift[8], bias[8];  // offset: round + 2^62; bias: bias - 2^(62 - s)
+  int32_t bias32[8];                                    // bias - 2^(62 - s) mod 2^32
+};
+
 // Per-channel parameters as the kernels read them, widened to int64 so that a SIMD lane loads its
-// channel's values directly: round = 2^(shift - 1) (0 for shift 0).
+// channel's values directly: round = 2^(shift - 1) (0 for shift 0). `lanes8`: the same per 8 channels
+// in AVX2's order. `unsaturated`: no channel's requant (before any residual) leaves int32 for the
+// accumulators the table was given bounds for, so kernels may drop the saturation.
 struct RequantView {
   const int64_t* multiplier = nullptr;
   const int64_t* round = nullptr;
   const int64_t* shift = nullptr;
   const int64_t* bias = nullptr;
+  const RequantLanes8* lanes8 = nullptr;
+  bool unsaturated = false;
 };
 
 // Owns the widened parameters of one layer, padded with zeros (outputs 0) up to `padded_channels`.
 class RequantTable {
  public:
   RequantTable() = default;
-  // shift[c] <= 62 (deploy/validate.h checks it); throws std::invalid_argument otherwise.
-  RequantTable(const int32_t* multiplier, const uint8_t* shift, const int32_t* bias, int channels, int padded_channels);
-  RequantView view() const { return {multiplier_.data(), round_.data(), shift_.data(), bias_.data()}; }
+  // shift[c] <= 62 (deploy/validate.h checks it); throws std::invalid_argument otherwise. acc_bound
+  // (optional, per channel): |acc| <= acc_bound[c] for every accumulator the kernels will be given.
+  RequantTable(const int32_t* multiplier, const uint8_t* shift, const int32_t* bias, int channels, int padded_channels,
+               const int64_t* acc_bound = nullptr);
+  RequantView view() const {
+    return {multiplier_.data(), round_.data(), shift_.data(), bias_.data(), lanes8_.data(), unsaturated_};
+  }
 
  private:
   std::vector<int64_t> multiplier_, round_, shift_, bias_;
+  std::vector<RequantLanes8> lanes8_;
+  bool unsaturated_ = false;
 };
 
 // A block of outputs: rows of `channels` accumulators (row stride acc_stride) into rows of the stream

@@ -72,10 +72,30 @@ TEST(RequantTable, RefusesShiftsAbove62) {
   EXPECT_THROW(RequantTable(&m, &bad, &b, 1, 16), std::invalid_argument);
 }
 
-// Rows of accumulators and channels of parameters drawn from the extremes and at random.
+TEST(RequantTable, UnsaturatedOnlyWhereNoChannelCanLeaveInt32) {
+  const int32_t one = 1, zero = 0, minus_one = -1, minus_two = -2, big = 1 << 30;
+  const uint8_t s0 = 0, s1 = 1;
+  const auto unsaturated = [](const int32_t& m, const uint8_t& s, const int32_t& b, int64_t bound) {
+    return RequantTable(&m, &s, &b, 1, 8, &bound).view().unsaturated;
+  };
+  EXPECT_FALSE(RequantTable(&one, &s0, &zero, 1, 8).view().unsaturated);  // no bound given
+  EXPECT_TRUE(unsaturated(one, s0, zero, kMax));                          // acc itself
+  EXPECT_FALSE(unsaturated(one, s0, one, kMax));                          // kMax + 1
+  EXPECT_TRUE(unsaturated(one, s0, minus_one, kMax));                     // -kMax - 1 = kMin fits
+  EXPECT_FALSE(unsaturated(one, s0, minus_two, kMax));                    // -kMax - 2 does not
+  EXPECT_TRUE(unsaturated(one, s0, minus_two, kMax - 1));
+  EXPECT_TRUE(unsaturated(big, s1, zero, 3));                             // 3 x 2^29 fits
+  EXPECT_FALSE(unsaturated(big, s1, zero, 4));                            // 4 x 2^29 = 2^31 does not
+  EXPECT_FALSE(unsaturated(big, s0, zero, int64_t{1} << 40));             // bounds beyond int32 too
+}
+
+// Rows of accumulators and channels of parameters drawn from the extremes and at random; `bounded`:
+// the table is given accumulator bounds (each channel's largest that cannot saturate, or a random
+// smaller one) and the accumulators lie within them, so the kernels may take their unsaturated form.
 struct RowsCase {
   int rows, channels;
   bool residual, relu;
+  bool bounded = false;
 };
 
 void check_isa(IsaLevel isa, int lanes) {
@@ -85,22 +105,53 @@ void check_isa(IsaLevel isa, int lanes) {
   const auto draw = [&](bool extreme) {
     return extreme ? ext[rng() % ext.size()] : static_cast<int32_t>(rng()) >> (rng() % 32);
   };
+  int unsaturated_tables = 0;
   for (const RowsCase rc :
        {RowsCase{1, lanes, false, false}, RowsCase{7, lanes, true, false}, RowsCase{5, 2 * lanes, true, true},
-        RowsCase{33, 3 * lanes, false, true}, RowsCase{64, 4 * lanes, true, true}}) {
+        RowsCase{33, 3 * lanes, false, true}, RowsCase{64, 4 * lanes, true, true},
+        RowsCase{9, lanes, false, false, true}, RowsCase{17, 2 * lanes, true, true, true},
+        RowsCase{33, 3 * lanes, false, true, true}}) {
     for (int trial = 0; trial < 20; ++trial) {
       std::vector<int32_t> multiplier(rc.channels), bias(rc.channels);
       std::vector<uint8_t> shift(rc.channels);
+      std::vector<int64_t> bound(rc.channels);
       for (int c = 0; c < rc.channels; ++c) {
         multiplier[c] = draw(rng() % 3 == 0);
         bias[c] = draw(rng() % 3 == 0);
         shift[c] = static_cast<uint8_t>(rng() % 4 == 0 ? (rng() % 2 ? 0 : 62) : rng() % 63);
+        // The largest bound whose both ends requantise strictly inside int32 (monotone: a binary
+        // search), or a smaller one.
+        const auto inside = [&](int64_t a) {
+          const int32_t y = expected(static_cast<int32_t>(a), multiplier[c], shift[c], bias[c], nullptr, false);
+          return y != kMin && y != kMax;
+        };
+        int64_t lo = 0, hi = kMax;
+        while (lo < hi) {
+          const int64_t mid = (lo + hi + 1) / 2;
+          if (inside(mid) && inside(-mid)) {
+            lo = mid;
+          } else {
+            hi = mid - 1;
+          }
+        }
+        bound[c] = rng() % 2 ? lo : static_cast<int64_t>(rng() % (lo + 1));
       }
-      const RequantTable table(multiplier.data(), shift.data(), bias.data(), rc.channels, rc.channels);
+      const RequantTable table(multiplier.data(), shift.data(), bias.data(), rc.channels, rc.channels,
+                               rc.bounded ? bound.data() : nullptr);
+      ASSERT_EQ(table.view().unsaturated, rc.bounded);
+      unsaturated_tables += table.view().unsaturated;
       const int64_t acc_stride = rc.channels + lanes, out_stride = rc.channels + 2 * lanes;  // wider rows
       const int64_t residual_stride = rc.channels + 3 * lanes;
       std::vector<int32_t> acc(rc.rows * acc_stride), residual(rc.rows * residual_stride);
-      for (int32_t& a : acc) a = draw(rng() % 3 == 0);
+      for (int64_t i = 0; i < static_cast<int64_t>(acc.size()); ++i) {
+        int32_t& a = acc[i];
+        a = draw(rng() % 3 == 0);
+        const int c = static_cast<int>(i % acc_stride);
+        if (rc.bounded && c < rc.channels) {  // within the bound, its ends often
+          const int64_t b = bound[c];
+          a = static_cast<int32_t>(rng() % 3 == 0 ? (rng() % 2 ? b : -b) : static_cast<int64_t>(rng() % (2 * b + 1)) - b);
+        }
+      }
       for (int32_t& r : residual) r = draw(rng() % 3 == 0);
       std::vector<int32_t> expect(rc.rows * out_stride, 7), got(rc.rows * out_stride, 7);
       RequantRows rows;
@@ -126,6 +177,7 @@ void check_isa(IsaLevel isa, int lanes) {
       }
     }
   }
+  EXPECT_EQ(unsaturated_tables, 60);
 }
 
 TEST(RequantRows, Avx2MatchesScalar) { check_isa(IsaLevel::Avx2, 8); }
