@@ -49,12 +49,11 @@ class TileLoop {
       if (span.count == 0) span = {n, block, width, first, 0, tile.y, tile.x};
       const In* image = static_cast<const In*>(a.input) + n * a.in_image;
       for (int m = 0; m < count; ++m) rows[m] = image + a.pixel_offset[first + m];
-      // The residual this tile's epilogue reads (written by another layer, perhaps long out of cache):
-      // fetched while the tile computes.
-      if (a.residual != nullptr) {
-        prefetch(a.residual + n * a.out_image + int64_t{first} * a.out_stride + block * a.block_vectors * lanes, count,
-                 a.out_stride, width);
-      }
+      // The residual this tile's epilogue reads (written by another layer, perhaps long out of cache)
+      // and the stream lines it writes (its stores would wait for them): fetched while the tile computes.
+      const int64_t out = n * a.out_image + int64_t{first} * a.out_stride + block * a.block_vectors * lanes;
+      if (a.residual != nullptr) prefetch(a.residual + out, count, a.out_stride, width);
+      if (a.output != nullptr) prefetch(a.output + out, count, a.out_stride, width);
       table.fn[vectors][count](rows, a.taps + tile.tap_begin, tile.taps, a.groups, a.int16_sums,
                                static_cast<const W*>(a.weights) + block * a.block_weights, acc + span.count * width);
       span.count += count;
@@ -128,7 +127,8 @@ class TileLoop {
             v.lanes8 + channels / 8, v.unsaturated};
   }
 
-  // Every cache line of `rows` rows of `width` int32 (row stride `stride`).
+  // Every cache line of `rows` rows of `width` int32 (row stride `stride`). (A write hint would make no
+  // PREFETCHW without -mprfchw; with it, no faster here.)
   static void prefetch(const int32_t* p, int rows, int64_t stride, int width) {
     for (int i = 0; i < rows; ++i) {
       for (int c = 0; c < width; c += 16) __builtin_prefetch(p + i * stride + c);
