@@ -57,7 +57,7 @@ class BlockedConv final : public ConvKernel {
         shape_(layer.shape),
         entry_(entry_for(family, layer)),
         requant_(layer.multiplier.data(), layer.shift.data(), layer.bias.data(), layer.shape.out.channels,
-                 layer.shape.out.stride, acc_bounds(layer).data()),
+                 layer.shape.out.stride, acc_ranges(layer).data()),
         relu_(layer.relu) {
     const BlockedTiling& t = entry_.tiling;
     const ConvShape& s = shape_;

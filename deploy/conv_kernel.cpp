@@ -89,17 +89,21 @@ ActQuantRows fused_rows(const FusedActQuant& q, int64_t image, int y, int x, int
   return r;
 }
 
-std::vector<int64_t> acc_bounds(const ConvLayer& layer) {
+std::vector<AccRange> acc_ranges(const ConvLayer& layer) {
   const ConvShape& s = layer.shape;
-  const int64_t max_input = layer.max_input > 0 ? layer.max_input : s.in.type == CodeType::U8 ? 255 : 32768;
+  const bool unsigned_codes = s.in.type == CodeType::U8;
+  const int64_t max_input = layer.max_input > 0 ? layer.max_input : unsigned_codes ? 255 : 32768;
   const size_t per_channel = static_cast<size_t>(s.in.channels) * s.taps();
-  std::vector<int64_t> bounds(static_cast<size_t>(s.out.channels));
-  for (size_t co = 0; co < bounds.size(); ++co) {
-    int64_t sum = 0;
-    for (size_t i = co * per_channel; i < (co + 1) * per_channel; ++i) sum += std::abs(int64_t{layer.weights[i]});
-    bounds[co] = sum * max_input;
+  std::vector<AccRange> ranges(static_cast<size_t>(s.out.channels));
+  for (size_t co = 0; co < ranges.size(); ++co) {
+    int64_t negative = 0, positive = 0;
+    for (size_t i = co * per_channel; i < (co + 1) * per_channel; ++i) {
+      (layer.weights[i] < 0 ? negative : positive) += layer.weights[i];
+    }
+    ranges[co] = unsigned_codes ? AccRange{negative * max_input, positive * max_input}
+                                : AccRange{(negative - positive) * max_input, (positive - negative) * max_input};
   }
-  return bounds;
+  return ranges;
 }
 
 bool avx2_u8_exact(int32_t max_input, int32_t max_abs_weight) {

@@ -22,6 +22,7 @@
 #include "deploy/act_quantize.h"
 #include "deploy/kernel.h"
 #include "deploy/layout.h"
+#include "deploy/requant.h"
 
 namespace apot::deploy {
 
@@ -115,9 +116,10 @@ class ConvKernel {
   virtual void run(const ConvCall& call, int64_t begin, int64_t end, ShiftAddCounts* counts) const = 0;
 };
 
-// Per output channel, the largest |accumulator| the layer can produce: the largest |input code|
-// (max_input, or any value of the code type) times the sum of the channel's |weights|.
-std::vector<int64_t> acc_bounds(const ConvLayer& layer);
+// Per output channel, the accumulators the layer can produce: uint8 codes (0 .. max_input) times the sums
+// of the channel's negative and of its positive weights; int16 codes (|code| <= max_input, or any value
+// of the type) times plus and minus the sum of its |weights|.
+std::vector<AccRange> acc_ranges(const ConvLayer& layer);
 
 // vpmaddubsw adds two u8 x s8 products in int16 with saturation: exact when 2 x max_input x max |weight|
 // fits int16, as it does for the 2- to 5-bit layers (4-bit APoT: codes up to 48, weights up to 10; 5-bit:

@@ -9,13 +9,13 @@
 namespace apot::deploy {
 
 RequantTable::RequantTable(const int32_t* multiplier, const uint8_t* shift, const int32_t* bias, int channels,
-                           int padded_channels, const int64_t* acc_bound)
+                           int padded_channels, const AccRange* acc_range)
     : multiplier_(static_cast<size_t>(padded_channels)),
       round_(static_cast<size_t>(padded_channels)),
       shift_(static_cast<size_t>(padded_channels)),
       bias_(static_cast<size_t>(padded_channels)),
       lanes8_(static_cast<size_t>((padded_channels + 7) / 8)),
-      unsaturated_(acc_bound != nullptr) {
+      unsaturated_(acc_range != nullptr) {
   constexpr int64_t kMaxAcc = std::numeric_limits<int32_t>::max();
   for (int c = 0; c < channels; ++c) {
     if (shift[c] > 62) throw std::invalid_argument(fmt::format("requant.shift[{}] = {}, expected 0..62", c, shift[c]));
@@ -23,10 +23,10 @@ RequantTable::RequantTable(const int32_t* multiplier, const uint8_t* shift, cons
     shift_[c] = shift[c];
     round_[c] = shift[c] == 0 ? 0 : int64_t{1} << (shift[c] - 1);
     bias_[c] = bias[c];
-    if (acc_bound != nullptr) {
-      // Monotone in acc: its extremes give the extremes of the result.
-      const int32_t a = static_cast<int32_t>(std::min(acc_bound[c], kMaxAcc));
-      for (const int32_t acc : {a, -a}) {
+    if (acc_range != nullptr) {
+      // Monotone in acc: the range's ends give the extremes of the result.
+      for (const int64_t end : {acc_range[c].min, acc_range[c].max}) {
+        const int32_t acc = static_cast<int32_t>(std::clamp(end, -kMaxAcc, kMaxAcc));
         const int64_t y = round_shift(int64_t{acc} * multiplier[c], shift[c]) + bias[c];
         unsaturated_ = unsaturated_ && y == saturate32(y);
       }

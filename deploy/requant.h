@@ -59,14 +59,19 @@ struct RequantView {
   bool unsaturated = false;
 };
 
+// The accumulators one output channel can produce: min <= acc <= max.
+struct AccRange {
+  int64_t min = 0, max = 0;
+};
+
 // Owns the widened parameters of one layer, padded with zeros (outputs 0) up to `padded_channels`.
 class RequantTable {
  public:
   RequantTable() = default;
-  // shift[c] <= 62 (deploy/validate.h checks it); throws std::invalid_argument otherwise. acc_bound
-  // (optional, per channel): |acc| <= acc_bound[c] for every accumulator the kernels will be given.
+  // shift[c] <= 62 (deploy/validate.h checks it); throws std::invalid_argument otherwise. acc_range
+  // (optional, per channel): the range of every accumulator the kernels will be given.
   RequantTable(const int32_t* multiplier, const uint8_t* shift, const int32_t* bias, int channels, int padded_channels,
-               const int64_t* acc_bound = nullptr);
+               const AccRange* acc_range = nullptr);
   RequantView view() const {
     return {multiplier_.data(), round_.data(), shift_.data(), bias_.data(), lanes8_.data(), unsaturated_};
   }

@@ -115,5 +115,29 @@ TEST(ConvAvx2U8, Int16SumsAreTheMostThatCannotOverflow) {
   EXPECT_EQ(avx2_u8_int16_sums(pair_layer(std::vector<int32_t>(8, 0), 255)), kMaxInt16Sums);
 }
 
+// The bounds the requantisation's unsaturated form relies on (deploy/requant.h): uint8 codes are >= 0,
+// so a channel's range is the code bound times its negative and its positive weights; int16 codes may
+// be negative, so both ends take the sum of |weights|.
+TEST(ConvKernel, AccRangesAreTheCodeBoundTimesTheWeights) {
+  ConvLayer layer = pair_layer({3, -2, 0, 5, -7, 1, 0, 0}, 10);
+  std::vector<AccRange> ranges = acc_ranges(layer);
+  ASSERT_EQ(ranges.size(), 1u);
+  EXPECT_EQ(ranges[0].min, -90);
+  EXPECT_EQ(ranges[0].max, 90);
+  layer.weights = {3, -2, 0, 5, 0, 1, 0, 0};
+  ranges = acc_ranges(layer);
+  EXPECT_EQ(ranges[0].min, -20);
+  EXPECT_EQ(ranges[0].max, 90);
+  layer.max_input = 0;  // any uint8 code
+  EXPECT_EQ(acc_ranges(layer)[0].max, 9 * 255);
+  layer.shape = ConvShape::make(CodesLayout::make(CodeType::S16, 8, 1, 1, 0), 1, 1, 1, 0);
+  layer.max_input = 10;
+  ranges = acc_ranges(layer);
+  EXPECT_EQ(ranges[0].min, -110);
+  EXPECT_EQ(ranges[0].max, 110);
+  layer.max_input = 0;  // any int16 code, -32768 included
+  EXPECT_EQ(acc_ranges(layer)[0].min, -11 * 32768);
+}
+
 }  // namespace
 }  // namespace apot::deploy::test

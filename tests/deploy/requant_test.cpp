@@ -75,23 +75,28 @@ TEST(RequantTable, RefusesShiftsAbove62) {
 TEST(RequantTable, UnsaturatedOnlyWhereNoChannelCanLeaveInt32) {
   const int32_t one = 1, zero = 0, minus_one = -1, minus_two = -2, big = 1 << 30;
   const uint8_t s0 = 0, s1 = 1;
-  const auto unsaturated = [](const int32_t& m, const uint8_t& s, const int32_t& b, int64_t bound) {
-    return RequantTable(&m, &s, &b, 1, 8, &bound).view().unsaturated;
+  const auto unsaturated = [](const int32_t& m, const uint8_t& s, const int32_t& b, int64_t min, int64_t max) {
+    const AccRange range{min, max};
+    return RequantTable(&m, &s, &b, 1, 8, &range).view().unsaturated;
   };
-  EXPECT_FALSE(RequantTable(&one, &s0, &zero, 1, 8).view().unsaturated);  // no bound given
-  EXPECT_TRUE(unsaturated(one, s0, zero, kMax));                          // acc itself
-  EXPECT_FALSE(unsaturated(one, s0, one, kMax));                          // kMax + 1
-  EXPECT_TRUE(unsaturated(one, s0, minus_one, kMax));                     // -kMax - 1 = kMin fits
-  EXPECT_FALSE(unsaturated(one, s0, minus_two, kMax));                    // -kMax - 2 does not
-  EXPECT_TRUE(unsaturated(one, s0, minus_two, kMax - 1));
-  EXPECT_TRUE(unsaturated(big, s1, zero, 3));                             // 3 x 2^29 fits
-  EXPECT_FALSE(unsaturated(big, s1, zero, 4));                            // 4 x 2^29 = 2^31 does not
-  EXPECT_FALSE(unsaturated(big, s0, zero, int64_t{1} << 40));             // bounds beyond int32 too
+  EXPECT_FALSE(RequantTable(&one, &s0, &zero, 1, 8).view().unsaturated);  // no range given
+  EXPECT_TRUE(unsaturated(one, s0, zero, -kMax, kMax));                   // acc itself
+  EXPECT_FALSE(unsaturated(one, s0, one, -kMax, kMax));                   // kMax + 1
+  EXPECT_TRUE(unsaturated(one, s0, one, -kMax, kMax - 1));                // each end on its own
+  EXPECT_TRUE(unsaturated(one, s0, minus_one, -kMax, kMax));              // -kMax - 1 = kMin fits
+  EXPECT_FALSE(unsaturated(one, s0, minus_two, -kMax, kMax));             // -kMax - 2 does not
+  EXPECT_TRUE(unsaturated(one, s0, minus_two, -kMax + 1, kMax));
+  EXPECT_TRUE(unsaturated(big, s1, zero, -3, 3));                         // 3 x 2^29 fits
+  EXPECT_FALSE(unsaturated(big, s1, zero, -3, 4));                        // 4 x 2^29 = 2^31 does not
+  EXPECT_TRUE(unsaturated(big, s1, zero, -4, 3));                         // -2^31 does
+  EXPECT_FALSE(unsaturated(big, s0, zero, 0, int64_t{1} << 40));          // ends beyond int32 too
+  EXPECT_FALSE(unsaturated(-big, s0, zero, -2, 0));                       // a negative multiplier's
+  EXPECT_TRUE(unsaturated(-big, s0, zero, -1, 2));                        // ends swap: -2^31 fits
 }
 
 // Rows of accumulators and channels of parameters drawn from the extremes and at random; `bounded`:
-// the table is given accumulator bounds (each channel's largest that cannot saturate, or a random
-// smaller one) and the accumulators lie within them, so the kernels may take their unsaturated form.
+// the table is given accumulator ranges (each end the farthest that cannot saturate, or a random nearer
+// one) and the accumulators lie within them, so the kernels may take their unsaturated form.
 struct RowsCase {
   int rows, channels;
   bool residual, relu;
@@ -113,30 +118,34 @@ void check_isa(IsaLevel isa, int lanes) {
     for (int trial = 0; trial < 20; ++trial) {
       std::vector<int32_t> multiplier(rc.channels), bias(rc.channels);
       std::vector<uint8_t> shift(rc.channels);
-      std::vector<int64_t> bound(rc.channels);
+      std::vector<AccRange> range(rc.channels);
       for (int c = 0; c < rc.channels; ++c) {
         multiplier[c] = draw(rng() % 3 == 0);
         bias[c] = draw(rng() % 3 == 0);
         shift[c] = static_cast<uint8_t>(rng() % 4 == 0 ? (rng() % 2 ? 0 : 62) : rng() % 63);
-        // The largest bound whose both ends requantise strictly inside int32 (monotone: a binary
-        // search), or a smaller one.
-        const auto inside = [&](int64_t a) {
-          const int32_t y = expected(static_cast<int32_t>(a), multiplier[c], shift[c], bias[c], nullptr, false);
-          return y != kMin && y != kMax;
-        };
-        int64_t lo = 0, hi = kMax;
-        while (lo < hi) {
-          const int64_t mid = (lo + hi + 1) / 2;
-          if (inside(mid) && inside(-mid)) {
-            lo = mid;
-          } else {
-            hi = mid - 1;
+        // From 0 towards `side`, the farthest accumulator that requantises strictly inside int32
+        // (monotone: a binary search), or a nearer one.
+        const auto end = [&](int64_t side) {
+          const auto inside = [&](int64_t a) {
+            const int32_t acc = static_cast<int32_t>(side * a);
+            const int32_t y = expected(acc, multiplier[c], shift[c], bias[c], nullptr, false);
+            return y != kMin && y != kMax;
+          };
+          int64_t lo = 0, hi = kMax;
+          while (lo < hi) {
+            const int64_t mid = (lo + hi + 1) / 2;
+            if (inside(mid)) {
+              lo = mid;
+            } else {
+              hi = mid - 1;
+            }
           }
-        }
-        bound[c] = rng() % 2 ? lo : static_cast<int64_t>(rng() % (lo + 1));
+          return side * (rng() % 2 ? lo : static_cast<int64_t>(rng() % (lo + 1)));
+        };
+        range[c] = {end(-1), end(1)};
       }
       const RequantTable table(multiplier.data(), shift.data(), bias.data(), rc.channels, rc.channels,
-                               rc.bounded ? bound.data() : nullptr);
+                               rc.bounded ? range.data() : nullptr);
       ASSERT_EQ(table.view().unsaturated, rc.bounded);
       const int64_t acc_stride = rc.channels + lanes, out_stride = rc.channels + 2 * lanes;  // wider rows
       const int64_t residual_stride = rc.channels + 3 * lanes;
@@ -145,10 +154,10 @@ void check_isa(IsaLevel isa, int lanes) {
         int32_t& a = acc[i];
         a = draw(rng() % 3 == 0);
         const int c = static_cast<int>(i % acc_stride);
-        if (rc.bounded && c < rc.channels) {  // within the bound, its ends often
-          const int64_t b = bound[c];
-          const int64_t inner = static_cast<int64_t>(rng() % (2 * b + 1)) - b;
-          a = static_cast<int32_t>(rng() % 3 == 0 ? (rng() % 2 ? b : -b) : inner);
+        if (rc.bounded && c < rc.channels) {  // within the range, its ends often
+          const AccRange r = range[c];
+          const int64_t inner = r.min + static_cast<int64_t>(rng() % (r.max - r.min + 1));
+          a = static_cast<int32_t>(rng() % 3 == 0 ? (rng() % 2 ? r.min : r.max) : inner);
         }
       }
       for (int32_t& r : residual) r = draw(rng() % 3 == 0);
