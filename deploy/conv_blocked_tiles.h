@@ -51,7 +51,7 @@ class TileLoop {
       for (int m = 0; m < count; ++m) rows[m] = image + a.pixel_offset[first + m];
       // The residual this tile's epilogue reads (written by another layer, perhaps long out of cache)
       // and the stream lines it writes (its stores would wait for them): fetched while the tile computes.
-      const int64_t out = n * a.out_image + int64_t{first} * a.out_stride + block * a.block_vectors * lanes;
+      const int64_t out = stream_offset(a, n, first, block);
       if (a.residual != nullptr) prefetch(a.residual + out, count, a.out_stride, width);
       if (a.output != nullptr) prefetch(a.output + out, count, a.out_stride, width);
       table.fn[vectors][count](rows, a.taps + tile.tap_begin, tile.taps, a.groups, a.int16_sums,
@@ -76,7 +76,7 @@ class TileLoop {
 
   // Requantisation and the fused quantisers (or the codes straight from the accumulators) of a span.
   static void epilogue(const BlockedConvArgs& a, const Span& s, const int32_t* acc, int32_t* stream) {
-    const int channel = s.block * a.block_vectors * Micro::kTiling.lanes;
+    const int channel = first_channel(a, s.block);
     const int channels = a.out_channels - channel < s.width ? a.out_channels - channel : s.width;
     if constexpr (Micro::kAccQuant) {
       if (a.acc_quant) {
@@ -99,7 +99,7 @@ class TileLoop {
         return;
       }
     }
-    const int64_t out = s.n * a.out_image + int64_t{s.first} * a.out_stride + channel;
+    const int64_t out = stream_offset(a, s.n, s.first, s.block);
     RequantRows r;
     r.acc = acc;
     r.acc_stride = s.width;
@@ -111,12 +111,21 @@ class TileLoop {
     r.channels = s.width;
     r.relu = a.relu;
     Micro::requant(offset(a.requant, channel), r);
+    if (a.quantizer_count == 0) return;
     for_each_run(a, s, [&](int done, int y, int x, int run) {
       for (int q = 0; q < a.quantizer_count; ++q) {
         Micro::act_quantize(*a.quantizers[q].table, fused_rows(a.quantizers[q], s.n, y, x, run, channel, channels,
                                                                r.out + done * r.out_stride, r.out_stride));
       }
     });
+  }
+
+  static int first_channel(const BlockedConvArgs& a, int block) {
+    return block * a.block_vectors * Micro::kTiling.lanes;
+  }
+  // Of pixel `first` of image n and the block's first channel, in the stream (and the residual).
+  static int64_t stream_offset(const BlockedConvArgs& a, int64_t n, int first, int block) {
+    return n * a.out_image + int64_t{first} * a.out_stride + first_channel(a, block);
   }
 
   // The requant parameters of the channels from `channels` (a multiple of the lanes) on. Here, not in
