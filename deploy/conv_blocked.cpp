@@ -114,9 +114,10 @@ class BlockedConv final : public ConvKernel {
   }
 
  private:
-  // The tiles of one image: each output row cut into near-equal pieces of at most max_pixels, or runs of
-  // whole rows where two or more fit; each tile with the taps that reach the input for at least one of
-  // its pixels (the others read only the zero border).
+  // The tiles of one image: its pixels in raster order cut into near-equal pieces of at most max_pixels,
+  // across row ends (a tile's pixels each read their own window, so they need not share a row; tiles of
+  // row pieces would be short on ResNet-20's 8-pixel rows: 4 where 6 fit), each tile with the taps that
+  // reach the input for at least one of its pixels (the others read only the zero border).
   void plan_tiles(int max_pixels) {
     const ConvShape& s = shape_;
     const int width = s.out.width, height = s.out.height;
@@ -137,18 +138,11 @@ class BlockedConv final : public ConvKernel {
       }
       tiles_.push_back(tile);
     };
-    if (2 * width <= max_pixels) {
-      const int rows = max_pixels / width;
-      for (int y = 0; y < height; y += rows) add_tile(y * width, std::min(rows, height - y) * width);
-      return;
-    }
-    const int pieces = (width + max_pixels - 1) / max_pixels;
-    for (int y = 0; y < height; ++y) {
-      for (int i = 0, x = 0; i < pieces; ++i) {
-        const int count = width / pieces + (i < width % pieces ? 1 : 0);
-        add_tile(y * width + x, count);
-        x += count;
-      }
+    const int pixels = width * height, pieces = (pixels + max_pixels - 1) / max_pixels;
+    for (int i = 0, first = 0; i < pieces; ++i) {
+      const int count = pixels / pieces + (i < pixels % pieces ? 1 : 0);
+      add_tile(first, count);
+      first += count;
     }
   }
 
