@@ -55,8 +55,8 @@ struct Avx2Micro {
   static constexpr int kLanes = kTiling.lanes;
 
   template <int M, int V>
-  static void tile(const In* const* rows, const TileTap* taps, int ntaps, int groups, int int16_sums, const W* weights,
-                   int32_t* out) {
+  [[gnu::always_inline]] static void tile(const In* const* rows, const TileTap* taps, int ntaps, int groups,
+                                          int int16_sums, const W* weights, int32_t* out) {
     __m256i acc[M][V];
     for_all(acc, out, [](__m256i& a, __m256i*) { a = _mm256_setzero_si256(); });
     const int64_t tap_weights = int64_t{groups} * V * kLanes * kGroup;

@@ -40,8 +40,8 @@ struct Avx512Micro {
   static constexpr int kLanes = kTiling.lanes;
 
   template <int M, int V>
-  static void tile(const In* const* rows, const TileTap* taps, int ntaps, int groups, int /*int16_sums*/,
-                   const W* weights, int32_t* out) {
+  [[gnu::always_inline]] static void tile(const In* const* rows, const TileTap* taps, int ntaps, int groups,
+                                          int /*int16_sums*/, const W* weights, int32_t* out) {
     __m512i acc[M][V];
 #pragma GCC unroll 16
     for (int m = 0; m < M; ++m) {

@@ -23,45 +23,86 @@ class TileLoop {
  public:
   using In = typename Micro::In;
   using W = typename Micro::W;
-  using TileFn = void (*)(const In* const*, const TileTap*, int, int, int, const W*, int32_t*);
 
   static void run(const BlockedConvArgs& a, int64_t begin, int64_t end) {
     static const Table table;
-    constexpr int lanes = Micro::kTiling.lanes;
     alignas(64) int32_t acc[kSpanValues];
     alignas(64) int32_t stream[kSpanValues];  // when the stream is not kept
-    const In* rows[kMaxTilePixels];
     // Items in the order image, block, tile: counted up from begin's rather than divided out per item.
     int64_t n = begin / (int64_t{a.blocks} * a.tiles_per_image);
     int block = static_cast<int>(begin / a.tiles_per_image % a.blocks);
-    int tile_index = static_cast<int>(begin % a.tiles_per_image);
-    Span span;
-    for (int64_t item = begin; item < end; ++item, next(a, n, block, tile_index)) {
-      const Tile& tile = a.tiles[tile_index];
-      const int first = tile.first, count = tile.count;
+    int tile = static_cast<int>(begin % a.tiles_per_image);
+    for (int64_t item = begin; item < end;) {
       const int vectors = block + 1 == a.blocks ? a.last_block_vectors : a.block_vectors;
-      const int width = vectors * lanes;
-      // Tiles that continue the span (the next pixels of its image and block) join it while they fit.
-      if (span.count > 0 && (first != span.first + span.count || (span.count + count) * width > kSpanValues)) {
-        epilogue(a, span, acc, stream);
-        span.count = 0;
+      const int width = vectors * Micro::kTiling.lanes, capacity = kSpanValues / width;
+      const Tile& first = a.tiles[tile];
+      Span span{n, block, width, first.first, 0, first.y, first.x};
+      const int64_t out = stream_offset(a, n, 0, block);
+      Run r;
+      r.image = static_cast<const In*>(a.input) + n * a.in_image;
+      r.weights = static_cast<const W*>(a.weights) + block * a.block_weights;
+      r.residual = a.residual != nullptr ? a.residual + out : nullptr;
+      r.output = a.output != nullptr ? a.output + out : nullptr;
+      // The image's next tiles join the span while they fit (at least one does), a call for each run of
+      // tiles of one size (raster tiles have two sizes at most).
+      while (item < end && tile < a.tiles_per_image && span.count + a.tiles[tile].count <= capacity) {
+        const int m = a.tiles[tile].count;
+        int k = 1;
+        while (item + k < end && tile + k < a.tiles_per_image && a.tiles[tile + k].count == m &&
+               span.count + (k + 1) * m <= capacity) {
+          ++k;
+        }
+        r.tiles = a.tiles + tile;
+        r.count = k;
+        r.acc = acc + span.count * width;
+        table.fn[vectors][m](a, r);
+        span.count += k * m;
+        item += k;
+        tile += k;
       }
-      if (span.count == 0) span = {n, block, width, first, 0, tile.y, tile.x};
-      const In* image = static_cast<const In*>(a.input) + n * a.in_image;
-      for (int m = 0; m < count; ++m) rows[m] = image + a.pixel_offset[first + m];
-      // The residual this tile's epilogue reads (written by another layer, perhaps long out of cache)
-      // and the stream lines it writes (its stores would wait for them): fetched while the tile computes.
-      const int64_t out = stream_offset(a, n, first, block);
-      if (a.residual != nullptr) prefetch(a.residual + out, count, a.out_stride, width);
-      if (a.output != nullptr) prefetch(a.output + out, count, a.out_stride, width);
-      table.fn[vectors][count](rows, a.taps + tile.tap_begin, tile.taps, a.groups, a.int16_sums,
-                               static_cast<const W*>(a.weights) + block * a.block_weights, acc + span.count * width);
-      span.count += count;
+      epilogue(a, span, acc, stream);
+      if (tile == a.tiles_per_image) {
+        tile = 0;
+        if (++block == a.blocks) {
+          block = 0;
+          ++n;
+        }
+      }
     }
-    if (span.count > 0) epilogue(a, span, acc, stream);
   }
 
  private:
+  // `count` consecutive tiles of one image and channel block, of M pixels each; their accumulators one
+  // after another from acc. residual / output: of the image's first pixel and the block's first channel.
+  struct Run {
+    const In* image = nullptr;
+    const Tile* tiles = nullptr;
+    int count = 0;
+    const W* weights = nullptr;
+    int32_t* acc = nullptr;
+    const int32_t* residual = nullptr;
+    const int32_t* output = nullptr;
+  };
+  using RunFn = void (*)(const BlockedConvArgs&, const Run&);
+
+  // One call for a run of tiles, so the microkernel (inlined here) is entered once per run, not per tile.
+  template <int M, int V>
+  static void run_tiles(const BlockedConvArgs& a, const Run& r) {
+    constexpr int width = V * Micro::kTiling.lanes;
+    const In* rows[M];
+    for (int t = 0; t < r.count; ++t) {
+      const Tile& tile = r.tiles[t];
+      for (int m = 0; m < M; ++m) rows[m] = r.image + a.pixel_offset[tile.first + m];
+      // The residual this run's epilogue reads (written by another layer, perhaps long out of cache)
+      // and the stream lines it writes (its stores would wait for them): fetched while the tile computes.
+      const int64_t out = int64_t{tile.first} * a.out_stride;
+      if (r.residual != nullptr) prefetch(r.residual + out, M, a.out_stride, width);
+      if (r.output != nullptr) prefetch(r.output + out, M, a.out_stride, width);
+      Micro::template tile<M, V>(rows, a.taps + tile.tap_begin, tile.taps, a.groups, a.int16_sums, r.weights,
+                                 r.acc + t * M * width);
+    }
+  }
+
   // The accumulators of up to kSpanValues / width consecutive output pixels (perhaps over several rows)
   // of one image and channel block: several tiles share one epilogue, whose per-call work (the
   // parameters and tables it loads, the code addresses) would otherwise weigh on small tiles.
@@ -144,15 +185,6 @@ class TileLoop {
     }
   }
 
-  // The item after (n, block, tile).
-  static void next(const BlockedConvArgs& a, int64_t& n, int& block, int& tile) {
-    if (++tile < a.tiles_per_image) return;
-    tile = 0;
-    if (++block < a.blocks) return;
-    block = 0;
-    ++n;
-  }
-
   // f(done, y, x, run) for the runs of a span's pixels within one output row (codes rows are padded).
   template <class F>
   static void for_each_run(const BlockedConvArgs& a, const Span& s, F&& f) {
@@ -163,16 +195,16 @@ class TileLoop {
     }
   }
 
-  // tile<M, V> for every V <= max_vectors and M <= tile_pixels[V].
+  // run_tiles<M, V> for every V <= max_vectors and M <= tile_pixels[V].
   struct Table {
-    TileFn fn[5][kMaxTilePixels + 1] = {};
+    RunFn fn[5][kMaxTilePixels + 1] = {};
     Table() { fill<1, 1>(); }
     template <int V, int M>
     void fill() {
       if constexpr (V <= Micro::kTiling.max_vectors) {
         if constexpr (M <= Micro::kTiling.tile_pixels[V]) {
           static_assert(M * V * Micro::kTiling.lanes <= kMaxTilePixels * kMaxTileChannels);
-          fn[V][M] = &Micro::template tile<M, V>;
+          fn[V][M] = &run_tiles<M, V>;
           fill<V, M + 1>();
         } else {
           fill<V + 1, 1>();
