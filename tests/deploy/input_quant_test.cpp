@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,29 @@ TEST(InputQuant, RoundsHalfAwayFromZero) {
   const std::vector<int16_t> codes = quantize(x, 1.0, layout);
   const std::vector<int16_t> expected = {1, -1, 2, -2, 2, -3, 0, 0};
   for (int i = 0; i < 8; ++i) EXPECT_EQ(codes[i * layout.stride], expected[i]) << x[i];
+}
+
+// Against std::round of the double quotient, the formula the header states: at every half-integer
+// quotient, the floats next to it, and random inputs, over the whole code range and both signs.
+TEST(InputQuant, EqualsStdRoundOfTheQuotient) {
+  std::vector<float> x;
+  for (int k = -32766; k <= 32765; k += 97) {
+    const float half = static_cast<float>(k) + 0.5f;  // exact in float for |k| < 2^23
+    x.insert(x.end(), {half, std::nextafter(half, -1e9f), std::nextafter(half, 1e9f), static_cast<float>(k)});
+  }
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-32766.0f, 32766.0f);
+  for (int i = 0; i < 4000; ++i) x.push_back(uniform(rng));
+  for (const double scale : {1.0, 1.0 / 4096, 0.37}) {
+    std::vector<float> scaled(x.size());
+    for (size_t i = 0; i < x.size(); ++i) scaled[i] = static_cast<float>(x[i] * scale);
+    const CodesLayout layout = CodesLayout::make(CodeType::S16, 1, 1, static_cast<int>(x.size()), 0);
+    const std::vector<int16_t> codes = quantize(scaled, scale, layout);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double q = std::clamp(std::round(double{scaled[i]} / scale), -32767.0, 32767.0);
+      ASSERT_EQ(codes[i * layout.stride], static_cast<int16_t>(q)) << scaled[i] << " scale " << scale;
+    }
+  }
 }
 
 TEST(InputQuant, ScaleAndTheLimit) {
