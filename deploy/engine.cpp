@@ -343,6 +343,10 @@ class Engine::Impl {
   void parallel_for(int64_t items, F&& f) {
     if (items <= 0) return;
     const int threads = static_cast<int>(std::min<int64_t>(threads_, items));
+    if (threads == 1) {  // no parallel region: at batch 1 its setup weighs on layers of a few microseconds
+      f(0, items, 0);
+      return;
+    }
 #pragma omp parallel num_threads(threads)
     {
       const int t = omp_get_thread_num(), count = omp_get_num_threads();

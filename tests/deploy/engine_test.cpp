@@ -283,19 +283,23 @@ void expect_error(const std::function<void()>& f, const std::string& part) {
   }
 }
 
+// With 2 threads the error crosses a parallel region; with 1 there is none (Engine runs it inline).
 TEST(Engine, RefusesBadInput) {
   const IntegerModel model = block_model(3, 8, 18);  // scale 1/4096: |x| <= 7.99976
-  Engine engine(model, EngineOptions{Kernel::Auto, 2});
-  std::vector<float> x = random_input(model, 2, 19);
-  expect_error([&] { engine.run(x.data(), 0); }, "batch = 0, expected >= 1");
-  expect_error([&] { engine.run(x.data(), -3); }, "batch = -3");
-  expect_error([&] { engine.run(nullptr, 1); }, "null");
-  x[1 * 3 * 64 + 2 * 64 + 5 * 8 + 6] = std::nanf("");
-  expect_error([&] { engine.run(x.data(), 2); }, "input[1][2][5][6] = nan is not a number");
-  x[1 * 3 * 64 + 2 * 64 + 5 * 8 + 6] = 9.0f;
-  expect_error([&] { engine.run(x.data(), 2); }, "input[1][2][5][6] = 9 is out of range");
-  x[1 * 3 * 64 + 2 * 64 + 5 * 8 + 6] = 0.0f;
-  EXPECT_EQ(engine.run(x.data(), 2).size(), 20u);  // usable after an error
+  for (const int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    Engine engine(model, EngineOptions{Kernel::Auto, threads});
+    std::vector<float> x = random_input(model, 2, 19);
+    expect_error([&] { engine.run(x.data(), 0); }, "batch = 0, expected >= 1");
+    expect_error([&] { engine.run(x.data(), -3); }, "batch = -3");
+    expect_error([&] { engine.run(nullptr, 1); }, "null");
+    x[1 * 3 * 64 + 2 * 64 + 5 * 8 + 6] = std::nanf("");
+    expect_error([&] { engine.run(x.data(), 2); }, "input[1][2][5][6] = nan is not a number");
+    x[1 * 3 * 64 + 2 * 64 + 5 * 8 + 6] = 9.0f;
+    expect_error([&] { engine.run(x.data(), 2); }, "input[1][2][5][6] = 9 is out of range");
+    x[1 * 3 * 64 + 2 * 64 + 5 * 8 + 6] = 0.0f;
+    EXPECT_EQ(engine.run(x.data(), 2).size(), 20u);  // usable after an error
+  }
 }
 
 TEST(Engine, RefusesBadModelsAndOptions) {
