@@ -1,14 +1,14 @@
 // The SIMD convolutions (avx2, avx512-vnni): an implicit GEMM over the padded NHWC codes, without im2col.
 // Output pixels are taken in tiles of up to M consecutive pixels in raster order (across row ends),
-// output channels in blocks of V vectors; a tile keeps its M x V accumulators in
-// registers while it walks the taps and the input channels, four bytes (uint8) or two int16 of one input
-// pixel at a time: one broadcast and V weight loads feed M x V dot-product instructions (vpdpbusd /
-// vpdpwssd / vpmaddwd + vpaddd; AVX2 on uint8 codes: vpmaddubsw + vpaddw, widened to int32 only when the
-// int16 sums could next overflow, conv_kernel.h avx2_u8_int16_sums). Taps that fall in the padding for
-// every pixel of a tile are skipped (at the top and bottom borders). The weights are repacked once per
-// layer to exactly the order the tile reads them, and the requantisation (and any fused activation
-// quantiser) runs on a span of consecutive tiles of one image and channel block while their
-// accumulators are in L1 (deploy/requant.h).
+// output channels in blocks of V vectors; a tile keeps its M x V accumulators in registers while it
+// walks the taps and the input channels, four bytes (uint8) or two int16 of one input pixel at a time:
+// one broadcast and V weight loads feed M x V dot-product instructions (vpdpbusd / vpdpwssd / vpmaddwd
+// + vpaddd; AVX2 on uint8 codes: vpmaddubsw + vpaddw, widened to int32 only when the int16 sums could
+// next overflow, conv_kernel.h avx2_u8_int16_sums). Taps that fall in the padding for every pixel of a
+// tile are skipped (at the top and bottom borders). The weights are repacked once per layer to exactly
+// the order the tile reads them, and the requantisation (and any fused activation quantiser) runs on a
+// span of consecutive tiles of one image and channel block while their accumulators are in L1
+// (deploy/requant.h).
 //
 // This header holds what the plain C++ side (conv_blocked.cpp: packing, offsets, work split) and the ISA
 // files (conv_avx2.cpp, conv_avx512_vnni.cpp) agree on: data only. The ISA files call no inline function
