@@ -142,8 +142,16 @@ void conv_blocked_avx2_s16(const BlockedConvArgs& a, int64_t begin, int64_t end)
   TileLoop<Avx2Micro<DotS16>>::run(a, begin, end);
 }
 
+void conv_blocked_avx2_s16_span(const BlockedConvArgs& a, int64_t n, int block, int tile, int tiles, int32_t* out) {
+  TileLoop<Avx2Micro<DotS16>>::span(a, n, block, tile, tiles, out);
+}
+
 void conv_blocked_avx2_u8(const BlockedConvArgs& a, int64_t begin, int64_t end) {
   TileLoop<Avx2Micro<DotU8>>::run(a, begin, end);
+}
+
+void conv_blocked_avx2_u8_span(const BlockedConvArgs& a, int64_t n, int block, int tile, int tiles, int32_t* out) {
+  TileLoop<Avx2Micro<DotU8>>::span(a, n, block, tile, tiles, out);
 }
 
 }  // namespace apot::deploy

@@ -86,8 +86,16 @@ void conv_blocked_avx512_u8(const BlockedConvArgs& a, int64_t begin, int64_t end
   TileLoop<Avx512Micro<DotU8>>::run(a, begin, end);
 }
 
+void conv_blocked_avx512_u8_span(const BlockedConvArgs& a, int64_t n, int block, int tile, int tiles, int32_t* out) {
+  TileLoop<Avx512Micro<DotU8>>::span(a, n, block, tile, tiles, out);
+}
+
 void conv_blocked_avx512_s16(const BlockedConvArgs& a, int64_t begin, int64_t end) {
   TileLoop<Avx512Micro<DotS16>>::run(a, begin, end);
+}
+
+void conv_blocked_avx512_s16_span(const BlockedConvArgs& a, int64_t n, int block, int tile, int tiles, int32_t* out) {
+  TileLoop<Avx512Micro<DotS16>>::span(a, n, block, tile, tiles, out);
 }
 
 }  // namespace apot::deploy

@@ -23,6 +23,7 @@ using BlockedFn = void (*)(const BlockedConvArgs&, int64_t, int64_t);
 struct IsaEntry {
   BlockedTiling tiling;
   BlockedFn run;
+  BlockedSpanFn span;
   int int16_sums = 0;
 };
 
@@ -39,13 +40,13 @@ IsaEntry entry_for(Kernel family, const ConvLayer& layer) {
                                                 "codes up to {} and weights up to {} would saturate it", max_input,
                                                 max_weight));
       }
-      return {kAvx2U8Tiling, conv_blocked_avx2_u8, sums};
+      return {kAvx2U8Tiling, conv_blocked_avx2_u8, conv_blocked_avx2_u8_span, sums};
     }
-    return {kAvx2S16Tiling, conv_blocked_avx2_s16};
+    return {kAvx2S16Tiling, conv_blocked_avx2_s16, conv_blocked_avx2_s16_span};
   }
   if (family == Kernel::Avx512Vnni) {
-    return input == CodeType::U8 ? IsaEntry{kAvx512U8Tiling, conv_blocked_avx512_u8}
-                                 : IsaEntry{kAvx512S16Tiling, conv_blocked_avx512_s16};
+    return input == CodeType::U8 ? IsaEntry{kAvx512U8Tiling, conv_blocked_avx512_u8, conv_blocked_avx512_u8_span}
+                                 : IsaEntry{kAvx512S16Tiling, conv_blocked_avx512_s16, conv_blocked_avx512_s16_span};
   }
   throw std::invalid_argument(fmt::format("the {} kernel is not a blocked SIMD convolution", to_string(family)));
 }
@@ -84,6 +85,40 @@ class BlockedConv final : public ConvKernel {
   int64_t work_items(int64_t batch) const override { return batch * blocks_ * static_cast<int64_t>(tiles_.size()); }
 
   void run(const ConvCall& call, int64_t begin, int64_t end, ShiftAddCounts*) const override {
+    BlockedConvArgs a = args(call), shortcut;
+    if (call.residual_conv != nullptr) {
+      // One that computes_residual admitted: a BlockedConv of this family, shape, tiles and blocks.
+      const auto* conv = dynamic_cast<const BlockedConv*>(call.residual_conv);
+      if (conv == nullptr) throw std::invalid_argument("the residual convolution is not a blocked SIMD convolution");
+      ConvCall c;
+      c.input = call.residual_input;
+      c.batch = call.batch;
+      shortcut = conv->args(c);
+      a.shortcut = &shortcut;
+      a.shortcut_span = conv->entry_.span;
+    }
+    entry_.run(a, begin, end);
+  }
+
+  // Same family, output shape, channel blocks and tiles, so that a span of this one's tiles is a span
+  // of the shortcut's. (Its requant then runs without a residual: the caller checks it has none.)
+  bool computes_residual(const ConvKernel& kernel) const override {
+    const auto* s = dynamic_cast<const BlockedConv*>(&kernel);
+    if (s == nullptr || s->family_ != family_ || s->tiles_.size() != tiles_.size()) return false;
+    const StreamLayout &mine = shape_.out, &theirs = s->shape_.out;
+    if (mine.channels != theirs.channels || mine.height != theirs.height || mine.width != theirs.width ||
+        mine.stride != theirs.stride || s->blocks_ != blocks_ || s->block_vectors_ != block_vectors_ ||
+        s->last_block_vectors_ != last_block_vectors_) {
+      return false;
+    }
+    for (size_t i = 0; i < tiles_.size(); ++i) {
+      if (tiles_[i].first != s->tiles_[i].first || tiles_[i].count != s->tiles_[i].count) return false;
+    }
+    return true;
+  }
+
+ private:
+  BlockedConvArgs args(const ConvCall& call) const {
     BlockedConvArgs a;
     a.input = call.input;
     a.in_image = shape_.in.image_elements();
@@ -108,12 +143,12 @@ class BlockedConv final : public ConvKernel {
     a.out_channels = shape_.out.channels;
     a.quantizers = call.quantizers;
     a.quantizer_count = call.quantizer_count;
-    a.acc_quant = call.output == nullptr && call.residual == nullptr && call.quantizer_count > 0;
+    a.acc_quant = call.output == nullptr && call.residual == nullptr && call.residual_conv == nullptr &&
+                  call.quantizer_count > 0;
     for (int q = 0; q < call.quantizer_count; ++q) a.acc_quant = a.acc_quant && call.quantizers[q].acc != nullptr;
-    entry_.run(a, begin, end);
+    return a;
   }
 
- private:
   // The tiles of one image: its pixels in raster order cut into near-equal pieces of at most max_pixels,
   // across row ends (a tile's pixels each read their own window, so they need not share a row; tiles of
   // row pieces would be short on ResNet-20's 8-pixel rows: 4 where 6 fit), each tile with the taps that

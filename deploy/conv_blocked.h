@@ -59,6 +59,11 @@ struct Tile {
   int tap_begin = 0, taps = 0;  // into BlockedConvArgs::taps
 };
 
+struct BlockedConvArgs;
+// The stream of tiles [tile, tile + tiles) of image n and channel block `block` (consecutive pixels),
+// requantised with the call's ReLU and no residual into out (pixel stride: the block's channels).
+using BlockedSpanFn = void (*)(const BlockedConvArgs& a, int64_t n, int block, int tile, int tiles, int32_t* out);
+
 // One call's work as the ISA files read it. Element offsets are in units of the input's code type.
 struct BlockedConvArgs {
   const void* input = nullptr;            // first image
@@ -75,6 +80,10 @@ struct BlockedConvArgs {
   RequantView requant;
   bool relu = false;
   const int32_t* residual = nullptr;
+  // Or the residual computed for each span of tiles while it is in L1: by the shortcut convolution with
+  // these arguments (the same output shape, tiles and channel blocks) and its ISA file's span function.
+  const BlockedConvArgs* shortcut = nullptr;
+  BlockedSpanFn shortcut_span = nullptr;
   int32_t* output = nullptr;  // null: only the fused quantisers read the stream
   int64_t out_image = 0;      // int32 per output image
   int out_stride = 0;         // int32 per output pixel
@@ -91,5 +100,9 @@ void conv_blocked_avx2_s16(const BlockedConvArgs& a, int64_t begin, int64_t end)
 void conv_blocked_avx2_u8(const BlockedConvArgs& a, int64_t begin, int64_t end);
 void conv_blocked_avx512_u8(const BlockedConvArgs& a, int64_t begin, int64_t end);
 void conv_blocked_avx512_s16(const BlockedConvArgs& a, int64_t begin, int64_t end);
+void conv_blocked_avx2_s16_span(const BlockedConvArgs& a, int64_t n, int block, int tile, int tiles, int32_t* out);
+void conv_blocked_avx2_u8_span(const BlockedConvArgs& a, int64_t n, int block, int tile, int tiles, int32_t* out);
+void conv_blocked_avx512_u8_span(const BlockedConvArgs& a, int64_t n, int block, int tile, int tiles, int32_t* out);
+void conv_blocked_avx512_s16_span(const BlockedConvArgs& a, int64_t n, int block, int tile, int tiles, int32_t* out);
 
 }  // namespace apot::deploy

@@ -25,42 +25,32 @@ class TileLoop {
   using W = typename Micro::W;
 
   static void run(const BlockedConvArgs& a, int64_t begin, int64_t end) {
-    static const Table table;
     alignas(64) int32_t acc[kSpanValues];
-    alignas(64) int32_t stream[kSpanValues];  // when the stream is not kept
+    alignas(64) int32_t stream[kSpanValues];    // when the stream is not kept
+    alignas(64) int32_t shortcut[kSpanValues];  // when the shortcut computes the residual
     // Items in the order image, block, tile: counted up from begin's rather than divided out per item.
     int64_t n = begin / (int64_t{a.blocks} * a.tiles_per_image);
     int block = static_cast<int>(begin / a.tiles_per_image % a.blocks);
     int tile = static_cast<int>(begin % a.tiles_per_image);
     for (int64_t item = begin; item < end;) {
-      const int vectors = block + 1 == a.blocks ? a.last_block_vectors : a.block_vectors;
-      const int width = vectors * Micro::kTiling.lanes, capacity = kSpanValues / width;
+      const int width = block_vectors(a, block) * Micro::kTiling.lanes, capacity = kSpanValues / width;
+      // The image's next tiles join the span while they fit (at least one does).
       const Tile& first = a.tiles[tile];
       Span span{n, block, width, first.first, 0, first.y, first.x};
-      const int64_t out = stream_offset(a, n, 0, block);
-      Run r;
-      r.image = static_cast<const In*>(a.input) + n * a.in_image;
-      r.weights = static_cast<const W*>(a.weights) + block * a.block_weights;
-      r.residual = a.residual != nullptr ? a.residual + out : nullptr;
-      r.output = a.output != nullptr ? a.output + out : nullptr;
-      // The image's next tiles join the span while they fit (at least one does), a call for each run of
-      // tiles of one size (raster tiles have two sizes at most).
-      while (item < end && tile < a.tiles_per_image && span.count + a.tiles[tile].count <= capacity) {
-        const int m = a.tiles[tile].count;
-        int k = 1;
-        while (item + k < end && tile + k < a.tiles_per_image && a.tiles[tile + k].count == m &&
-               span.count + (k + 1) * m <= capacity) {
-          ++k;
-        }
-        r.tiles = a.tiles + tile;
-        r.count = k;
-        r.acc = acc + span.count * width;
-        table.fn[vectors][m](a, r);
-        span.count += k * m;
-        item += k;
-        tile += k;
+      int last = tile;
+      while (item + (last - tile) < end && last < a.tiles_per_image && span.count + a.tiles[last].count <= capacity) {
+        span.count += a.tiles[last++].count;
       }
-      epilogue(a, span, acc, stream);
+      accumulate(a, n, block, tile, last, acc);
+      const int64_t out = stream_offset(a, n, span.first, block);
+      Residual residual{a.residual != nullptr ? a.residual + out : nullptr, a.out_stride};
+      if (a.shortcut != nullptr) {
+        a.shortcut_span(*a.shortcut, n, block, tile, last - tile, shortcut);
+        residual = {shortcut, width};
+      }
+      epilogue(a, span, acc, stream, residual);
+      item += last - tile;
+      tile = last;
       if (tile == a.tiles_per_image) {
         tile = 0;
         if (++block == a.blocks) {
@@ -69,6 +59,22 @@ class TileLoop {
         }
       }
     }
+  }
+
+  // The shortcut's side of run (BlockedConvArgs::shortcut): the stream of tiles [tile, tile + tiles),
+  // requantised (no residual) into out, pixel stride the block's channels.
+  static void span(const BlockedConvArgs& a, int64_t n, int block, int tile, int tiles, int32_t* out) {
+    alignas(64) int32_t acc[kSpanValues];
+    const int width = block_vectors(a, block) * Micro::kTiling.lanes;
+    RequantRows r;
+    r.acc = acc;
+    r.acc_stride = width;
+    r.out = out;
+    r.out_stride = width;
+    r.rows = accumulate(a, n, block, tile, tile + tiles, acc);
+    r.channels = width;
+    r.relu = a.relu;
+    Micro::requant(offset(a.requant, first_channel(a, block)), r);
   }
 
  private:
@@ -103,6 +109,37 @@ class TileLoop {
     }
   }
 
+  // The accumulators of tiles [tile, last) of image n and channel block `block`, one pixel after
+  // another from acc, a call for each run of tiles of one size (raster tiles have two sizes at most).
+  // Returns their pixels.
+  static int accumulate(const BlockedConvArgs& a, int64_t n, int block, int tile, int last, int32_t* acc) {
+    static const Table table;
+    const int vectors = block_vectors(a, block), width = vectors * Micro::kTiling.lanes;
+    const int64_t out = stream_offset(a, n, 0, block);
+    Run r;
+    r.image = static_cast<const In*>(a.input) + n * a.in_image;
+    r.weights = static_cast<const W*>(a.weights) + block * a.block_weights;
+    r.residual = a.residual != nullptr ? a.residual + out : nullptr;
+    r.output = a.output != nullptr ? a.output + out : nullptr;
+    int pixels = 0;
+    while (tile < last) {
+      const int m = a.tiles[tile].count;
+      int k = 1;
+      while (tile + k < last && a.tiles[tile + k].count == m) ++k;
+      r.tiles = a.tiles + tile;
+      r.count = k;
+      r.acc = acc + pixels * width;
+      table.fn[vectors][m](a, r);
+      pixels += k * m;
+      tile += k;
+    }
+    return pixels;
+  }
+
+  static int block_vectors(const BlockedConvArgs& a, int block) {
+    return block + 1 == a.blocks ? a.last_block_vectors : a.block_vectors;
+  }
+
   // The accumulators of up to kSpanValues / width consecutive output pixels (perhaps over several rows)
   // of one image and channel block: several tiles share one epilogue, whose per-call work (the
   // parameters and tables it loads, the code addresses) would otherwise weigh on small tiles.
@@ -115,8 +152,15 @@ class TileLoop {
     int y = 0, x = 0;  // of the first pixel
   };
 
+  // Where a span's epilogue reads its residual: none (null), the stored stream, or the shortcut's span.
+  struct Residual {
+    const int32_t* values = nullptr;
+    int64_t stride = 0;
+  };
+
   // Requantisation and the fused quantisers (or the codes straight from the accumulators) of a span.
-  static void epilogue(const BlockedConvArgs& a, const Span& s, const int32_t* acc, int32_t* stream) {
+  static void epilogue(const BlockedConvArgs& a, const Span& s, const int32_t* acc, int32_t* stream,
+                       const Residual& residual) {
     const int channel = first_channel(a, s.block);
     const int channels = a.out_channels - channel < s.width ? a.out_channels - channel : s.width;
     if constexpr (Micro::kAccQuant) {
@@ -144,8 +188,8 @@ class TileLoop {
     RequantRows r;
     r.acc = acc;
     r.acc_stride = s.width;
-    r.residual = a.residual != nullptr ? a.residual + out : nullptr;
-    r.residual_stride = a.out_stride;
+    r.residual = residual.values;
+    r.residual_stride = residual.stride;
     r.out = a.output != nullptr ? a.output + out : stream;
     r.out_stride = a.output != nullptr ? a.out_stride : s.width;
     r.rows = s.count;

@@ -94,11 +94,17 @@ struct FusedActQuant {
 ActQuantRows fused_rows(const FusedActQuant& q, int64_t image, int y, int x, int64_t pixels, int channel, int channels,
                         const int32_t* stream, int64_t stream_stride);
 
+class ConvKernel;
+
 // The buffers of one call: `batch` images each, in the shape's layouts (the residual, when not null,
-// in the output's). The output may be null when only fused quantisers read the stream.
+// in the output's). The output may be null when only fused quantisers read the stream. Instead of a
+// stored residual, a kernel may compute it (residual_conv, one that computes_residual admits, on its
+// input residual_input) block by block of outputs, never storing it.
 struct ConvCall {
   const void* input = nullptr;
   const int32_t* residual = nullptr;
+  const ConvKernel* residual_conv = nullptr;
+  const void* residual_input = nullptr;
   int32_t* output = nullptr;
   const FusedActQuant* quantizers = nullptr;
   int quantizer_count = 0;
@@ -114,6 +120,9 @@ class ConvKernel {
   virtual int64_t work_items(int64_t batch) const = 0;
   // counts: where the shift-add kernel adds what it performed (others leave it alone); may be null.
   virtual void run(const ConvCall& call, int64_t begin, int64_t end, ShiftAddCounts* counts) const = 0;
+  // Whether run() can take `shortcut` as its call's residual_conv: a convolution with this one's output
+  // shape whose own output (without a residual) is this one's residual.
+  virtual bool computes_residual(const ConvKernel& /*shortcut*/) const { return false; }
 };
 
 // Per output channel, the accumulators the layer can produce: uint8 codes (0 .. max_input) times the sums

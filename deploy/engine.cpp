@@ -12,6 +12,7 @@
 #include <new>
 #include <stdexcept>
 #include <tuple>
+#include <type_traits>
 #include <variant>
 
 #include "core/codec.h"
@@ -73,6 +74,8 @@ struct ConvStep {
   std::vector<size_t> fused;                        // the ActQuantSteps in its epilogue
   std::vector<std::unique_ptr<AccQuantTable>> acc;  // theirs on the accumulators (null: two steps)
   std::vector<FusedActQuant> quantizers;            // theirs, pointing at this run's buffers
+  int shortcut = -1;       // the step whose stream (this one's residual) it computes span by span, if any
+  bool in_reader = false;  // a shortcut computed by the convolution that adds its stream
 };
 struct MaxPoolStep {
   int input = 0, output = 0;
@@ -124,7 +127,10 @@ class Engine::Impl {
     input_scale_ = model.input.scale;
     plan_buffers(model, shapes);
     for (const Op& op : model.ops) steps_.push_back(std::visit([this](const auto& o) { return prepare(o); }, op));
-    if (options.fuse_act_quant) fuse_act_quant(model);
+    if (options.fuse) {
+      fuse_act_quant(model);
+      fuse_shortcuts(model);
+    }
     op_counts_.resize(steps_.size());
     op_seconds_.resize(steps_.size());
     thread_counts_.resize(static_cast<size_t>(threads_));
@@ -148,6 +154,11 @@ class Engine::Impl {
       }
     });
     for (size_t i = 0; i < steps_.size(); ++i) {
+      if (runs_inside_another(steps_[i])) {
+        op_counts_[i] = {};
+        op_seconds_[i] = 0;
+        continue;
+      }
       const auto start = std::chrono::steady_clock::now();
       op_counts_[i] = std::visit([&](auto& step) { return execute(step, batch, logits.data()); }, steps_[i]);
       op_seconds_[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -236,6 +247,41 @@ class Engine::Impl {
     }
   }
 
+  // A convolution whose stream only one other convolution reads, as its residual (the 1x1 downsampling
+  // shortcut of a residual block), is computed by that convolution span by span, where the kernel can
+  // (ConvKernel::computes_residual): its stream is then never stored. Its input codes are still there
+  // when the reader runs, as every buffer is written once (deploy/validate.h).
+  void fuse_shortcuts(const IntegerModel& model) {
+    std::vector<int> writer(buffers_.size(), -1), reads(buffers_.size(), 0);
+    for (size_t i = 0; i < model.ops.size(); ++i) {
+      std::visit(
+          [&](const auto& op) {
+            ++reads[static_cast<size_t>(op.input)];
+            if constexpr (!std::is_same_v<std::decay_t<decltype(op)>, AvgPoolLinearOp>) {
+              writer[static_cast<size_t>(op.output)] = static_cast<int>(i);
+            }
+          },
+          model.ops[i]);
+      if (const auto* conv = std::get_if<ConvOp>(&model.ops[i]); conv != nullptr && conv->residual >= 0) {
+        ++reads[static_cast<size_t>(conv->residual)];
+      }
+    }
+    for (auto& step : steps_) {
+      auto* conv = std::get_if<ConvStep>(&step);
+      if (conv == nullptr || conv->residual < 0) continue;
+      const size_t r = static_cast<size_t>(conv->residual);
+      const int w = writer[r];
+      auto* shortcut = w >= 0 ? std::get_if<ConvStep>(&steps_[static_cast<size_t>(w)]) : nullptr;
+      if (shortcut == nullptr || shortcut->residual >= 0 || reads[r] != 1 ||
+          !conv->kernel->computes_residual(*shortcut->kernel)) {
+        continue;
+      }
+      conv->shortcut = w;
+      shortcut->in_reader = true;
+      buffers_[r].stored = false;
+    }
+  }
+
   Step prepare(const ActQuantOp& op) {
     return ActQuantStep{op.input, op.output,
                         ActQuantTable(op.thresholds.data(), op.values.data(), static_cast<int>(op.values.size()))};
@@ -265,8 +311,15 @@ class Engine::Impl {
     return LinearStep{op.input, decode_integers(levels_.get(op.levels), op.codes), op.scale, op.bias};
   }
 
+  // Fused into the epilogue of a convolution (an activation quantiser) or computed by its reader (a
+  // shortcut): it has no run of its own.
+  static bool runs_inside_another(const Step& step) {
+    if (const auto* quant = std::get_if<ActQuantStep>(&step)) return quant->fused;
+    if (const auto* conv = std::get_if<ConvStep>(&step)) return conv->in_reader;
+    return false;
+  }
+
   ShiftAddCounts execute(const ActQuantStep& step, int64_t batch, float*) {
-    if (step.fused) return {};
     const Buffer& in = buffers_[step.input];
     const Buffer& out = buffers_[step.output];
     const int height = in.stream.height;
@@ -299,7 +352,13 @@ class Engine::Impl {
     const Buffer& out = buffers_[step.output];
     ConvCall call;
     call.input = buffers_[step.input].storage.data();
-    call.residual = step.residual >= 0 ? buffers_[step.residual].stream_data() : nullptr;
+    if (step.shortcut >= 0) {
+      const auto& shortcut = std::get<ConvStep>(steps_[static_cast<size_t>(step.shortcut)]);
+      call.residual_conv = shortcut.kernel.get();
+      call.residual_input = buffers_[shortcut.input].storage.data();
+    } else if (step.residual >= 0) {
+      call.residual = buffers_[step.residual].stream_data();
+    }
     call.output = out.stored ? out.stream_data() : nullptr;
     call.quantizers = step.quantizers.data();
     call.quantizer_count = static_cast<int>(step.quantizers.size());

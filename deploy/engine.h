@@ -7,7 +7,9 @@
 // Buffers are NHWC (deploy/layout.h). An activation quantiser runs in the epilogue of the convolution
 // that writes its input stream, and a stream that only quantisers read is never stored; without a
 // residual the quantiser's thresholds are moved onto the convolution's accumulators (deploy/
-// acc_quantize.h), so its codes come from a compare per threshold. Every kernel family gives the same
+// acc_quantize.h), so its codes come from a compare per threshold. With the SIMD kernels a residual
+// block's 1x1 shortcut convolution runs inside the convolution that adds its stream, span by span of
+// outputs, so that stream is never stored. Every kernel family gives the same
 // logits, bit for bit, and so does every thread count: work is split into items that each write their
 // own outputs with the same arithmetic.
 #pragma once
@@ -27,8 +29,10 @@ struct EngineOptions {
   Kernel kernel = Kernel::Auto;
   int threads = 0;  // 0: all cores
   // Activation quantisers that read a convolution's output run in that convolution's epilogue, and the
-  // stream is stored only when another op reads it. Same bits either way; false for comparisons.
-  bool fuse_act_quant = true;
+  // stream is stored only when another op reads it; a shortcut convolution whose stream only the
+  // convolution adding it reads is computed by that one, span by span, never stored (SIMD kernels).
+  // Same bits either way; false for comparisons.
+  bool fuse = true;
 };
 
 class Engine {
@@ -56,7 +60,8 @@ class Engine {
   ShiftAddCounts counts() const;
   const std::vector<ShiftAddCounts>& op_counts() const;
   // Wall-clock seconds of each op of the model in the last run (the input quantiser is not an op; an
-  // activation quantiser fused into a convolution counts in the convolution's time and shows 0).
+  // activation quantiser or a shortcut fused into a convolution counts in that convolution's time and
+  // shows 0).
   const std::vector<double>& op_seconds() const;
 
  private:

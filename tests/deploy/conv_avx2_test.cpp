@@ -68,6 +68,11 @@ TEST_P(ConvAvx2, FusedActQuant) { expect_fused_act_quant(Kernel::Avx2, fused_cas
 INSTANTIATE_TEST_SUITE_P(Codes, ConvAvx2, ::testing::Values(CodeType::U8, CodeType::S16),
                          [](const auto& info) { return info.param == CodeType::U8 ? "u8" : "s16"; });
 
+TEST(ConvAvx2Shortcut, ComputedByTheConvolutionThatAddsIt) {
+  if (!cpu_supports(IsaLevel::Avx2)) GTEST_SKIP() << "no AVX2";
+  expect_computed_residual(Kernel::Avx2);
+}
+
 // Where a pair sum of the layer's weights could saturate at the largest code, the uint8 kernel is
 // refused (the engine then keeps int16 codes): 8-bit weights at 127, codes up to 129 pass, 130 not.
 TEST(ConvAvx2U8, RefusesCodesAndWeightsWhosePairSumsSaturate) {

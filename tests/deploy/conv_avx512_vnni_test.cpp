@@ -40,6 +40,11 @@ TEST_P(ConvAvx512Vnni, FusedActQuant) { expect_fused_act_quant(Kernel::Avx512Vnn
 INSTANTIATE_TEST_SUITE_P(Codes, ConvAvx512Vnni, ::testing::Values(CodeType::U8, CodeType::S16),
                          [](const auto& info) { return info.param == CodeType::U8 ? "u8" : "s16"; });
 
+TEST(ConvAvx512VnniShortcut, ComputedByTheConvolutionThatAddsIt) {
+  if (!cpu_supports(IsaLevel::Avx512Vnni)) GTEST_SKIP() << "no AVX-512 VNNI";
+  expect_computed_residual(Kernel::Avx512Vnni);
+}
+
 TEST(ConvAvx512VnniU8, NeedsInt8Weights) {
   if (!cpu_supports(IsaLevel::Avx512Vnni)) GTEST_SKIP() << "no AVX-512 VNNI";
   ConvCase c;

@@ -136,13 +136,17 @@ inline ConvFixture make_fixture(const ConvCase& c, uint32_t seed, int32_t max_co
   return f;
 }
 
-// The outputs the kernel writes, its work split into `splits` ranges at uneven points.
+// The outputs the kernel writes, its work split into `splits` ranges at uneven points. With a shortcut
+// (ConvCall::residual_conv) on its input, the kernel computes its residual from it instead.
 inline std::vector<int32_t> run_conv(const ConvKernel& kernel, const ConvFixture& f, int splits = 1,
-                                     ShiftAddCounts* counts = nullptr) {
+                                     ShiftAddCounts* counts = nullptr, const ConvKernel* shortcut = nullptr,
+                                     const void* shortcut_input = nullptr) {
   std::vector<int32_t> out(f.output_size(), 0);
   ConvCall call;
   call.input = f.input();
   call.residual = f.residual.empty() ? nullptr : f.residual.data();
+  call.residual_conv = shortcut;
+  call.residual_input = shortcut_input;
   call.output = out.data();
   call.batch = f.c.batch;
   const int64_t items = kernel.work_items(f.c.batch);
@@ -267,6 +271,49 @@ inline void expect_fused_act_quant(Kernel family, const std::vector<ConvCase>& c
       }
     }
   }
+}
+
+// A shortcut computed by the convolution that adds its stream (ConvCall::residual_conv), as a residual
+// block's 1x1 stride-2 downsampling: on another input, of either code type, with and without ReLU. The
+// reader's outputs must equal the reference given the shortcut's reference stream as the residual, for
+// any split of the work; only a convolution of the same family and output shape is admitted.
+inline void expect_computed_residual(Kernel family) {
+  uint32_t seed = 40;
+  for (const CodeType reader_type : {CodeType::U8, CodeType::S16}) {
+    for (const CodeType shortcut_type : {CodeType::U8, CodeType::S16}) {
+      for (const auto& [h, w, out_c] : {std::tuple{5, 5, 16}, {3, 7, 48}, {8, 8, 32}, {2, 9, 8}, {1, 1, 24}}) {
+        ConvCase reader;
+        reader.type = reader_type, reader.in_channels = 8, reader.height = h, reader.width = w;
+        reader.out_channels = out_c, reader.relu = true, reader.batch = 3;
+        ConvCase shortcut = reader;
+        shortcut.type = shortcut_type, shortcut.in_channels = 12, shortcut.height = 2 * h, shortcut.width = 2 * w;
+        shortcut.kernel = 1, shortcut.stride = 2, shortcut.padding = 0, shortcut.relu = out_c == 48;
+        const ConvFixture s = make_fixture(shortcut, seed++), r = make_fixture(reader, seed++);
+        ConvFixture expected = r;
+        expected.residual = reference_conv(s);
+        const auto reader_kernel = make_conv_kernel(family, r.layer);
+        const auto shortcut_kernel = make_conv_kernel(family, s.layer);
+        const std::string name = describe(reader) + " + shortcut " + describe(shortcut);
+        ASSERT_TRUE(reader_kernel->computes_residual(*shortcut_kernel)) << name;
+        for (const int splits : {1, 7}) {
+          EXPECT_EQ(run_conv(*reader_kernel, r, splits, nullptr, shortcut_kernel.get(), s.input()),
+                    reference_conv(expected))
+              << name << ", work split in " << splits;
+        }
+      }
+    }
+  }
+  ConvCase reader;
+  reader.out_channels = 32;
+  const auto kernel = make_conv_kernel(family, make_fixture(reader, 1).layer);
+  ConvCase other = reader;
+  other.out_channels = 24;
+  EXPECT_FALSE(kernel->computes_residual(*make_conv_kernel(family, make_fixture(other, 2).layer)));
+  other = reader;
+  other.width = 7;
+  EXPECT_FALSE(kernel->computes_residual(*make_conv_kernel(family, make_fixture(other, 3).layer)));
+  EXPECT_FALSE(kernel->computes_residual(*make_conv_kernel(Kernel::Scalar, make_fixture(reader, 4).layer)));
+  EXPECT_TRUE(kernel->computes_residual(*make_conv_kernel(family, make_fixture(reader, 5).layer)));
 }
 
 // A few shapes for the fused quantisers: tiles over several rows, narrow last blocks, a residual.

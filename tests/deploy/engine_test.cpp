@@ -4,6 +4,7 @@
 // nonzero weight term and output position; bad input is refused with a clear message.
 #include "deploy/engine.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -204,6 +205,34 @@ TEST(Engine, EveryKernelAndThreadCountGivesTheSameLogits) {
               << (fuse ? "" : ", unfused");
         }
       }
+    }
+  }
+}
+
+// With a SIMD kernel each 1x1 downsampling shortcut runs inside the conv2 that adds its stream, and
+// each activation quantiser inside the convolution before it: those ops have no time of their own.
+TEST(Engine, RunsShortcutsAndQuantisersInsideTheirConvolutions) {
+  const IntegerModel model = resnet20_model(4, 16);
+  const std::vector<float> x = random_input(model, 1, 17);
+  for (const Kernel kernel : supported_kernels()) {
+    const bool simd = kernel == Kernel::Avx2 || kernel == Kernel::Avx512Vnni;
+    for (const bool fuse : {true, false}) {
+      Engine engine(model, EngineOptions{kernel, 1, fuse});
+      engine.run(x.data(), 1);
+      int shortcuts = 0;
+      for (size_t i = 0; i < model.ops.size(); ++i) {
+        const double seconds = engine.op_seconds()[i];
+        const std::string what =
+            fmt::format("op {} with the {} kernel{}", i, to_string(kernel), fuse ? "" : ", unfused");
+        if (const auto* conv = std::get_if<ConvOp>(&model.ops[i])) {
+          const bool shortcut = conv->name.find("downsample") != std::string::npos;
+          shortcuts += shortcut;
+          EXPECT_EQ(seconds == 0, shortcut && fuse && simd) << what << " (" << conv->name << ")";
+        } else if (std::holds_alternative<ActQuantOp>(model.ops[i])) {
+          EXPECT_EQ(seconds == 0, fuse) << what << " (activation quantiser)";
+        }
+      }
+      EXPECT_EQ(shortcuts, 2);
     }
   }
 }
