@@ -1,8 +1,8 @@
 // AVX2 path of act_quantize_scalar (act_quantize.cpp): a branch-free binary search over the padded
 // thresholds, eight channels per vector. Up to 16 levels the candidates are in registers: the first
 // level's threshold broadcast, the second's picked by a blend, the others by a permute, and the values
-// looked up by byte shuffles (deploy/codes_avx2.h), 16 channels at a time (a permute per level, where
-// the values took two and a blend, made it about 1.6x slower); beyond, gathers. The last channels
+// looked up by byte shuffles (deploy/codes_avx2.h), 16 channels at a time (a permute on every level and
+// the values by two more and a blend took about 1.6x as long); beyond, gathers. The last channels
 // (fewer than eight) by the same search in scalar code. Compiled with -mavx2 -mfma and only called
 // when the CPU reports AVX2.
 #include <immintrin.h>
