@@ -34,57 +34,69 @@ template <int kEntries, class Lane>
   return sub(_mm256_setzero_si256(), add(minus[0], minus[1]));
 }
 
-// The threshold counts of eight accumulators of the channels whose first threshold is at `thresholds`
-// (the next ones 16 int32 apart), as int32 lanes.
-template <int kSteps>
-[[gnu::always_inline]] inline __m256i count(__m256i acc, __m256i sign, const int32_t* thresholds) {
-  return exceeded<(1 << kSteps) - 1>(_mm256_sign_epi32(acc, sign), thresholds);
-}
+// The accumulators of 16 channels from `channel` (a multiple of 16, AccQuantTable::int16) signed,
+// clamped and moved into int16 lanes in channel order, with their table's vectors loaded once.
+class Narrow16 {
+ public:
+  Narrow16(const AccQuantTable& t, int channel) {
+    for (int h = 0; h < 2; ++h) {
+      sign_[h] = load(t.signs(channel + 8 * h));
+      low_[h] = load(t.low(channel + 8 * h));
+      high_[h] = load(t.high(channel + 8 * h));
+    }
+  }
+  __m256i operator()(const int32_t* acc) const {
+    const auto half = [&](int h) {
+      const __m256i a = _mm256_sign_epi32(load(acc + 8 * h), sign_[h]);
+      return _mm256_sub_epi32(_mm256_min_epi32(_mm256_max_epi32(a, low_[h]), high_[h]), low_[h]);
+    };
+    // The packs interleave the halves' 4-lane groups; 0xD8 puts them back in order.
+    return _mm256_permute4x64_epi64(_mm256_packs_epi32(half(0), half(1)), 0xD8);
+  }
+  static __m256i load(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
-// The threshold counts of 16 accumulators of the channels from `channel` (a multiple of 16) in int16
-// (AccQuantTable::int16), as int16 lanes in channel order.
-template <int kSteps>
-[[gnu::always_inline]] inline __m256i count16(__m256i acc0, __m256i acc1, const AccQuantTable& t, int channel) {
-  const auto narrow = [&](__m256i acc, int c) {
-    const auto at = [](const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
-    const __m256i low = at(t.low(c));
-    const __m256i a = _mm256_min_epi32(_mm256_max_epi32(_mm256_sign_epi32(acc, at(t.signs(c))), low), at(t.high(c)));
-    return _mm256_sub_epi32(a, low);
-  };
-  // The packs interleave the halves' 4-lane groups; 0xD8 puts them back in order.
-  const __m256i a =
-      _mm256_permute4x64_epi64(_mm256_packs_epi32(narrow(acc0, channel), narrow(acc1, channel + 8)), 0xD8);
-  return exceeded<(1 << kSteps) - 1>(a, t.thresholds16(channel));
-}
+ private:
+  __m256i sign_[2], low_[2], high_[2];
+};
 
+// Everything the loops read is copied to locals first: the code stores may alias the table and the
+// rows (uint8 codes alias anything), which would otherwise be reloaded for every pixel.
 template <int kSteps, class T>
 void quantize(const AccQuantTable& t, const AccQuantRows& r) {
+  constexpr int kEntries = (1 << kSteps) - 1;
   const Codes<T> codes(t.act().values);
-  const auto load = [](const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); };
-  for (int c = 0; c < r.channels;) {
-    const int channel = r.channel + c, left = r.channels - c;
+  const int64_t pixels = r.pixels, acc_stride = r.acc_stride, out_stride = r.out_stride;
+  const int channels = r.channels;
+  const auto load = Narrow16::load;
+  for (int c = 0; c < channels;) {
+    const int channel = r.channel + c, left = channels - c;
     const int32_t* acc = r.acc + c;
     T* out = static_cast<T*>(r.out) + c;
     if (left >= 16 && channel % 16 == 0 && t.int16(channel)) {
-      for (int64_t p = 0; p < r.pixels; ++p, acc += r.acc_stride, out += r.out_stride) {
-        codes.template store<16>(bytes16(count16<kSteps>(load(acc), load(acc + 8), t, channel)), out);
+      const Narrow16 narrow(t, channel);
+      const int16_t* thresholds = t.thresholds16(channel);
+      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out += out_stride) {
+        codes.template store<16>(bytes16(exceeded<kEntries>(narrow(acc), thresholds)), out);
       }
       c += 16;
       continue;
     }
     const int32_t* thresholds = t.thresholds(channel / 16 * 16) + channel % 16;
     const __m256i sign = load(t.signs(channel));
+    const auto count = [&](const int32_t* in) {
+      return exceeded<kEntries>(_mm256_sign_epi32(load(in), sign), thresholds);
+    };
     if (left >= 8) {
-      for (int64_t p = 0; p < r.pixels; ++p, acc += r.acc_stride, out += r.out_stride) {
-        codes.template store<8>(bytes32(count<kSteps>(load(acc), sign, thresholds)), out);
+      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out += out_stride) {
+        codes.template store<8>(bytes32(count(acc)), out);
       }
     } else {
       // The last channels through copies: read and write no channel beyond them.
-      for (int64_t p = 0; p < r.pixels; ++p, acc += r.acc_stride, out += r.out_stride) {
+      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out += out_stride) {
         alignas(32) int32_t in[8] = {};
         for (int i = 0; i < left; ++i) in[i] = acc[i];
         alignas(16) T lanes[8];
-        codes.template store<8>(bytes32(count<kSteps>(load(in), sign, thresholds)), lanes);
+        codes.template store<8>(bytes32(count(in)), lanes);
         for (int i = 0; i < left; ++i) out[i] = lanes[i];
       }
     }
