@@ -12,7 +12,6 @@
 #include <new>
 #include <stdexcept>
 #include <tuple>
-#include <type_traits>
 #include <variant>
 
 #include "core/codec.h"
@@ -128,8 +127,9 @@ class Engine::Impl {
     plan_buffers(model, shapes);
     for (const Op& op : model.ops) steps_.push_back(std::visit([this](const auto& o) { return prepare(o); }, op));
     if (options.fuse) {
-      fuse_act_quant(model);
-      fuse_shortcuts(model);
+      const std::vector<std::vector<size_t>> readers = buffer_readers(model);
+      fuse_act_quant(model, readers);
+      fuse_shortcuts(readers);
     }
     op_counts_.resize(steps_.size());
     op_seconds_.resize(steps_.size());
@@ -212,7 +212,8 @@ class Engine::Impl {
   // Every activation quantiser reading a convolution's output moves into that convolution's epilogue
   // (its input is final once the convolution ran, and its codes are read only later); the stream is
   // then stored only if another kind of op reads it.
-  void fuse_act_quant(const IntegerModel& model) {
+  // The ops that read each buffer, as their input or as a residual.
+  std::vector<std::vector<size_t>> buffer_readers(const IntegerModel& model) const {
     std::vector<std::vector<size_t>> readers(buffers_.size());
     for (size_t i = 0; i < model.ops.size(); ++i) {
       std::visit([&](const auto& op) { readers[static_cast<size_t>(op.input)].push_back(i); }, model.ops[i]);
@@ -220,6 +221,10 @@ class Engine::Impl {
         readers[static_cast<size_t>(conv->residual)].push_back(i);
       }
     }
+    return readers;
+  }
+
+  void fuse_act_quant(const IntegerModel& model, const std::vector<std::vector<size_t>>& readers) {
     for (size_t i = 0; i < model.ops.size(); ++i) {
       auto* conv = std::get_if<ConvStep>(&steps_[i]);
       if (conv == nullptr) continue;
@@ -251,19 +256,11 @@ class Engine::Impl {
   // shortcut of a residual block), is computed by that convolution span by span, where the kernel can
   // (ConvKernel::computes_residual): its stream is then never stored. Its input codes are still there
   // when the reader runs, as every buffer is written once (deploy/validate.h).
-  void fuse_shortcuts(const IntegerModel& model) {
-    std::vector<int> writer(buffers_.size(), -1), reads(buffers_.size(), 0);
-    for (size_t i = 0; i < model.ops.size(); ++i) {
-      std::visit(
-          [&](const auto& op) {
-            ++reads[static_cast<size_t>(op.input)];
-            if constexpr (!std::is_same_v<std::decay_t<decltype(op)>, AvgPoolLinearOp>) {
-              writer[static_cast<size_t>(op.output)] = static_cast<int>(i);
-            }
-          },
-          model.ops[i]);
-      if (const auto* conv = std::get_if<ConvOp>(&model.ops[i]); conv != nullptr && conv->residual >= 0) {
-        ++reads[static_cast<size_t>(conv->residual)];
+  void fuse_shortcuts(const std::vector<std::vector<size_t>>& readers) {
+    std::vector<int> writer(buffers_.size(), -1);  // the convolution writing each buffer
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      if (const auto* conv = std::get_if<ConvStep>(&steps_[i])) {
+        writer[static_cast<size_t>(conv->output)] = static_cast<int>(i);
       }
     }
     for (auto& step : steps_) {
@@ -271,8 +268,8 @@ class Engine::Impl {
       if (conv == nullptr || conv->residual < 0) continue;
       const size_t r = static_cast<size_t>(conv->residual);
       const int w = writer[r];
-      auto* shortcut = w >= 0 ? std::get_if<ConvStep>(&steps_[static_cast<size_t>(w)]) : nullptr;
-      if (shortcut == nullptr || shortcut->residual >= 0 || reads[r] != 1 ||
+      auto* shortcut = w >= 0 ? &std::get<ConvStep>(steps_[static_cast<size_t>(w)]) : nullptr;
+      if (shortcut == nullptr || shortcut->residual >= 0 || readers[r].size() != 1 ||
           !conv->kernel->computes_residual(*shortcut->kernel)) {
         continue;
       }
