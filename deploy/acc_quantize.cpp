@@ -65,23 +65,28 @@ size_t AccQuantTable::at(int channel, int j) const {
 void AccQuantTable::make_int16(int padded_channels) {
   int16_.assign(static_cast<size_t>(padded_channels / 16), 1);
   thresholds16_.assign(thresholds_.size(), 0);
-  low_.assign(static_cast<size_t>(padded_channels), 0);
-  high_.assign(static_cast<size_t>(padded_channels), 0);
+  base16_.assign(static_cast<size_t>(padded_channels), 0);
+  direction16_.assign(static_cast<size_t>(padded_channels), 1);
   for (int c = 0; c < padded_channels; ++c) {
-    int64_t lo = kMax, hi = kMin;
+    const bool negative = signs_[c] < 0;
+    const auto lane = static_cast<size_t>(pack_lane(c));
+    int base = negative ? entries_ : 0;
+    direction16_[lane] = negative ? -1 : 1;
     for (int j = 0; j < entries_; ++j) {
       const int32_t b = thresholds_[at(c, j)];
-      if (b != kMin && b != kMax) lo = std::min<int64_t>(lo, b), hi = std::max<int64_t>(hi, b);
+      int64_t t = 32767;  // never exceeded
+      if (b == kMin) {
+        base += negative ? 0 : 1;  // always counted
+      } else if (b == kMax) {
+        base -= negative ? 1 : 0;  // never counted
+      } else {
+        t = negative ? -int64_t{b} - 1 : b;
+        if (t < kInt16Low || t > kInt16High) int16_[c / 16] = 0;
+      }
+      // Clamped only for groups that do not fit, which never read them.
+      thresholds16_[at(pack_lane(c), j)] = static_cast<int16_t>(std::clamp<int64_t>(t, -32768, 32767));
     }
-    if (lo > hi) lo = hi = -1;  // no finite threshold: any clamp keeps the counts
-    if (hi - lo > kMaxInt16Span) int16_[c / 16] = 0;
-    low_[c] = static_cast<int32_t>(lo);
-    high_[c] = static_cast<int32_t>(hi + 1);
-    for (int j = 0; j < entries_; ++j) {  // clamped only for groups past the span, which never read them
-      const int32_t b = thresholds_[at(c, j)];
-      thresholds16_[at(c, j)] =
-          b == kMin ? -32768 : b == kMax ? 32767 : static_cast<int16_t>(std::clamp<int64_t>(b - lo, 0, 32767));
-    }
+    base16_[lane] = static_cast<int16_t>(base);
   }
 }
 

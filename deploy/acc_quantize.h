@@ -36,17 +36,23 @@ class AccQuantTable {
   const int32_t* thresholds(int channel) const { return thresholds_.data() + channel * (entries_); }
   const int32_t* signs(int channel) const { return signs_.data() + channel; }
 
-  // The same counts in int16, for the 16 channels from `channel` (a multiple of 16) where every one's
-  // finite thresholds (neither INT32_MIN, always exceeded, nor INT32_MAX, never) span at most
-  // kMaxInt16Span: the signed accumulator clamped to [low, high] (the smallest finite threshold and the
-  // largest plus one) loses no count, and less low it lies in [0, kMaxInt16Span + 1 = 32767]; the
-  // thresholds less low, INT32_MIN as -32768 and INT32_MAX as 32767, keep every compare. The trained
-  // ResNet-20s' spans: 1139-6824 at 4 bits, 11-48 at 2 bits.
-  static constexpr int64_t kMaxInt16Span = 32766;
+  // The same counts in int16, for the 16 channels from `channel` (a multiple of 16) where every finite
+  // threshold (neither INT32_MIN, always exceeded, nor INT32_MAX, never) fits [-32767, 32766] after the
+  // reflection below: the accumulators narrowed by a saturating pack (values past the int16 range pass
+  // every such threshold or none, as they should) and compared as they are, no sign or clamp first.
+  // A lane of a negative multiplier counts its thresholds from the top: -acc > B_j exactly when not
+  // acc > -B_j - 1, so it compares acc with -B_j - 1 and its count is base - exceeded; a positive one's
+  // is base + exceeded. The infinite thresholds compare as 32767 (never exceeded) and move into base:
+  //   count = base - direction x S, S = the sum of the compares' -1s.
+  // Every vector is in the order of the pack of channels 0-7 and 8-15: 0-3, 8-11, 4-7, 12-15.
+  // The trained ResNet-20s' thresholds: -958 .. 8177 at 4 bits, -152 .. 586 at 3, -36 .. 80 at 2.
+  static constexpr int32_t kInt16Low = -32767, kInt16High = 32766;
   bool int16(int channel) const { return int16_[channel / 16] != 0; }
   const int16_t* thresholds16(int channel) const { return thresholds16_.data() + channel * entries_; }
-  const int32_t* low(int channel) const { return low_.data() + channel; }
-  const int32_t* high(int channel) const { return high_.data() + channel; }
+  const int16_t* base16(int channel) const { return base16_.data() + channel; }
+  const int16_t* direction16(int channel) const { return direction16_.data() + channel; }
+  // The lane of channel c (from a multiple of 16) in those vectors.
+  static int pack_lane(int c) { return (c & ~15) | ((c & 4) << 1 | (c & 8) >> 1 | (c & 3)); }
 
  private:
   const ActQuantTable* act_;
@@ -54,10 +60,11 @@ class AccQuantTable {
   std::vector<int32_t> thresholds_;    // [channel / 16][P - 1][16]
   std::vector<int32_t> signs_;         // [channel]
   std::vector<uint8_t> int16_;         // [channel / 16]
-  std::vector<int16_t> thresholds16_;  // [channel / 16][P - 1][16], where int16_
-  std::vector<int32_t> low_, high_;    // [channel]
+  std::vector<int16_t> thresholds16_;  // [channel / 16][P - 1][16 in pack order], where int16_
+  std::vector<int16_t> base16_, direction16_;  // [channel in pack order]
 
-  size_t at(int channel, int j) const;  // of threshold j of `channel` in thresholds_ and thresholds16_
+  // Threshold j of `channel` in thresholds_; at(pack_lane(c), j) is channel c's in thresholds16_.
+  size_t at(int channel, int j) const;
   void make_int16(int padded_channels);
 };
 

@@ -2,8 +2,8 @@
 //   code = values[#{ j : sign_c x acc > B_j[c] }],
 // one compare per threshold against the table's lanes (read as memory operands, nothing to set up per
 // call), the compares' -1s summed in two independent chains: 16 channels at a time in int16 where the
-// table's thresholds allow (AccQuantTable::int16: the accumulators clamped and moved into int16 lose no
-// count), else eight at a time in int32. AVX2 has no mask registers, so a binary search needs a tree
+// table's thresholds allow (AccQuantTable::int16: the accumulators narrowed by a saturating pack lose
+// no count), else eight at a time in int32. AVX2 has no mask registers, so a binary search needs a tree
 // of byte blends per level; its serial chain of compares and blends, and the tree's 15 registers (more
 // than AVX2 has) loaded per call, made it about twice as slow as 15 independent int32 compares at 16
 // levels (docs/integer-engine.md). The codes by byte shuffles of the values. Compiled with -mavx2 and
@@ -18,45 +18,49 @@ namespace apot::deploy {
 
 namespace {
 
-// The counts of the thresholds (kEntries vectors of int32 or int16 lanes, 16 lanes of Lane apart) that
-// the lanes of `a` exceed; the compares' -1s summed in two independent chains.
+// Minus the counts of the thresholds (kEntries vectors of int32 or int16 lanes, 16 lanes of Lane apart)
+// that the lanes of `a` exceed: the compares' -1s summed in two independent chains.
 template <int kEntries, class Lane>
-[[gnu::always_inline]] inline __m256i exceeded(__m256i a, const Lane* thresholds) {
+[[gnu::always_inline]] inline __m256i minus_exceeded(__m256i a, const Lane* thresholds) {
   constexpr bool k32 = sizeof(Lane) == 4;
   const auto add = [](__m256i x, __m256i y) { return k32 ? _mm256_add_epi32(x, y) : _mm256_add_epi16(x, y); };
-  const auto sub = [](__m256i x, __m256i y) { return k32 ? _mm256_sub_epi32(x, y) : _mm256_sub_epi16(x, y); };
-  __m256i minus[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};  // minus the counts so far
+  __m256i minus[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
 #pragma GCC unroll 16
   for (int j = 0; j < kEntries; ++j) {
     const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(thresholds + j * 16));
     minus[j % 2] = add(minus[j % 2], k32 ? _mm256_cmpgt_epi32(a, b) : _mm256_cmpgt_epi16(a, b));
   }
-  return sub(_mm256_setzero_si256(), add(minus[0], minus[1]));
+  return add(minus[0], minus[1]);
 }
 
-// The accumulators of 16 channels from `channel` (a multiple of 16, AccQuantTable::int16) signed,
-// clamped and moved into int16 lanes in channel order, with their table's vectors loaded once.
-class Narrow16 {
+// p, as the optimiser sees it, changed by every call: called once per pixel on the table's address it
+// keeps GCC from holding each threshold's address in a register of its own (15 of them, more than are
+// free), which spilled them and copied thresholds through the stack (twice the time per pixel).
+template <class P>
+[[gnu::always_inline]] inline P* opaque(P* p) {
+  asm("" : "+r"(p));
+  return p;
+}
+
+inline __m256i load(const void* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+
+// The counts of 16 channels from `channel` (a multiple of 16, AccQuantTable::int16) as bytes in channel
+// order, with the table's vectors loaded once.
+template <int kEntries>
+class Count16 {
  public:
-  Narrow16(const AccQuantTable& t, int channel) {
-    for (int h = 0; h < 2; ++h) {
-      sign_[h] = load(t.signs(channel + 8 * h));
-      low_[h] = load(t.low(channel + 8 * h));
-      high_[h] = load(t.high(channel + 8 * h));
-    }
+  Count16(const AccQuantTable& t, int channel)
+      : thresholds_(t.thresholds16(channel)), base_(load(t.base16(channel))), direction_(load(t.direction16(channel))) {}
+  __m128i operator()(const int32_t* acc) const {
+    const __m256i a = _mm256_packs_epi32(load(acc), load(acc + 8));  // saturated: see AccQuantTable::int16
+    const __m256i minus = minus_exceeded<kEntries>(a, opaque(thresholds_));
+    // In the pack's lane order (channels 0-3, 8-11, 4-7, 12-15) until the last shuffle.
+    return _mm_shuffle_epi32(bytes16(_mm256_sub_epi16(base_, _mm256_sign_epi16(minus, direction_))), 0xD8);
   }
-  __m256i operator()(const int32_t* acc) const {
-    const auto half = [&](int h) {
-      const __m256i a = _mm256_sign_epi32(load(acc + 8 * h), sign_[h]);
-      return _mm256_sub_epi32(_mm256_min_epi32(_mm256_max_epi32(a, low_[h]), high_[h]), low_[h]);
-    };
-    // The packs interleave the halves' 4-lane groups; 0xD8 puts them back in order.
-    return _mm256_permute4x64_epi64(_mm256_packs_epi32(half(0), half(1)), 0xD8);
-  }
-  static __m256i load(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
  private:
-  __m256i sign_[2], low_[2], high_[2];
+  const int16_t* thresholds_;
+  __m256i base_, direction_;
 };
 
 // Everything the loops read is copied to locals first: the code stores may alias the table and the
@@ -67,16 +71,14 @@ void quantize(const AccQuantTable& t, const AccQuantRows& r) {
   const Codes<T> codes(t.act().values);
   const int64_t pixels = r.pixels, acc_stride = r.acc_stride, out_stride = r.out_stride;
   const int channels = r.channels;
-  const auto load = Narrow16::load;
   for (int c = 0; c < channels;) {
     const int channel = r.channel + c, left = channels - c;
     const int32_t* acc = r.acc + c;
     T* out = static_cast<T*>(r.out) + c;
     if (left >= 16 && channel % 16 == 0 && t.int16(channel)) {
-      const Narrow16 narrow(t, channel);
-      const int16_t* thresholds = t.thresholds16(channel);
+      const Count16<kEntries> count(t, channel);
       for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out += out_stride) {
-        codes.template store<16>(bytes16(exceeded<kEntries>(narrow(acc), thresholds)), out);
+        codes.template store<16>(count(acc), out);
       }
       c += 16;
       continue;
@@ -84,11 +86,12 @@ void quantize(const AccQuantTable& t, const AccQuantRows& r) {
     const int32_t* thresholds = t.thresholds(channel / 16 * 16) + channel % 16;
     const __m256i sign = load(t.signs(channel));
     const auto count = [&](const int32_t* in) {
-      return exceeded<kEntries>(_mm256_sign_epi32(load(in), sign), thresholds);
+      const __m256i minus = minus_exceeded<kEntries>(_mm256_sign_epi32(load(in), sign), opaque(thresholds));
+      return bytes32(_mm256_sub_epi32(_mm256_setzero_si256(), minus));
     };
     if (left >= 8) {
       for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out += out_stride) {
-        codes.template store<8>(bytes32(count(acc)), out);
+        codes.template store<8>(count(acc), out);
       }
     } else {
       // The last channels through copies: read and write no channel beyond them.
@@ -96,7 +99,7 @@ void quantize(const AccQuantTable& t, const AccQuantRows& r) {
         alignas(32) int32_t in[8] = {};
         for (int i = 0; i < left; ++i) in[i] = acc[i];
         alignas(16) T lanes[8];
-        codes.template store<8>(bytes32(count(in)), lanes);
+        codes.template store<8>(count(in), lanes);
         for (int i = 0; i < left; ++i) out[i] = lanes[i];
       }
     }

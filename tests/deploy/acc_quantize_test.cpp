@@ -198,20 +198,28 @@ TEST_P(AccQuantizeSimd, Int16CountsMatchReference) {
   }
 }
 
-// acc = stream (multiplier 2^30, shift 30, no bias): channel c's thresholds are the activation
-// thresholds less one, so their span is the activation thresholds' span.
-TEST_P(AccQuantizeSimd, Int16OnlyWhereTheSpanFits) {
+// acc = +- stream (multiplier +- 2^30, shift 30, no bias): a positive channel's thresholds are the
+// activation thresholds t less one, a negative one's compare with -t after the reflection
+// (AccQuantTable::int16), so both fit int16 for t in [-32766, 32767].
+TEST_P(AccQuantizeSimd, Int16OnlyWhereTheThresholdsFit) {
   if (!cpu_supports(GetParam())) GTEST_SKIP() << "no " << to_string(GetParam());
   const int channels = 24;
-  const std::vector<int32_t> multiplier(channels, 1 << 30), bias(channels, 0);
+  std::vector<int32_t> multiplier;
+  for (int c = 0; c < channels; ++c) multiplier.push_back(c % 3 == 1 ? -(1 << 30) : 1 << 30);
+  const std::vector<int32_t> bias(channels, 0);
   const std::vector<uint8_t> shift(channels, 30);
   const std::vector<int16_t> values = {0, 5, 200};
-  for (const int64_t span : {AccQuantTable::kMaxInt16Span - 1, AccQuantTable::kMaxInt16Span,
-                             AccQuantTable::kMaxInt16Span + 1}) {
-    const int32_t thresholds[2] = {-7, static_cast<int32_t>(-7 + span)};
+  const struct {
+    int32_t low, high;
+    bool fits;
+  } cases[] = {{-32766, 32767, true}, {-32767, 0, false}, {0, 32768, false}, {-5, 7, true}};
+  for (const auto& k : cases) {
+    const int32_t thresholds[2] = {k.low, k.high};
     const ActQuantTable act(thresholds, values.data(), 3);
     const AccQuantTable table(multiplier.data(), shift.data(), bias.data(), false, channels, 32, act);
-    EXPECT_EQ(table.int16(0), span <= AccQuantTable::kMaxInt16Span) << "span " << span;
+    SCOPED_TRACE(::testing::Message() << "thresholds " << k.low << ", " << k.high);
+    EXPECT_EQ(table.int16(0), k.fits);
+    EXPECT_EQ(table.int16(16), k.fits);
     expect_simd_matches(GetParam(), table, channels, rows_of(probes(table, channels, 3), channels, 32), 32);
   }
 }
