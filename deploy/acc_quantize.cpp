@@ -108,13 +108,30 @@ void quantize_rows(const AccQuantTable& t, const AccQuantRows& r) {
   }
 }
 
-}  // namespace
-
-void acc_quantize_scalar(const AccQuantTable& t, const AccQuantRows& r) {
+void quantize_row(const AccQuantTable& t, const AccQuantRows& r) {
   if (r.type == CodeType::U8) {
     quantize_rows<uint8_t>(t, r);
   } else {
     quantize_rows<int16_t>(t, r);
+  }
+}
+
+}  // namespace
+
+void acc_quantize_scalar(const AccQuantTable& t, const AccQuantRows& r) { acc_quantize_by_rows(quantize_row, t, r); }
+
+void acc_quantize_by_rows(void (*kernel)(const AccQuantTable&, const AccQuantRows&), const AccQuantTable& t,
+                          const AccQuantRows& r) {
+  AccQuantRows row = r;
+  row.first_row = 0;
+  const int64_t bytes = r.type == CodeType::U8 ? 1 : 2;
+  for (int64_t done = 0, n = r.first_row > 0 ? r.first_row : r.pixels; done < r.pixels;
+       n = r.row_pixels > 0 ? r.row_pixels : r.pixels) {
+    row.pixels = std::min(n, r.pixels - done);
+    kernel(t, row);
+    done += row.pixels;
+    row.acc += row.pixels * r.acc_stride;
+    row.out = static_cast<char*>(row.out) + (row.pixels * r.out_stride + r.row_skip) * bytes;
   }
 }
 

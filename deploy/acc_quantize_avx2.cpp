@@ -63,23 +63,42 @@ class Count16 {
   __m256i base_, direction_;
 };
 
+// The codes of consecutive pixels through the row ends of AccQuantRows: next() after each pixel.
+template <class T>
+class CodesCursor {
+ public:
+  CodesCursor(const AccQuantRows& r, T* out)
+      : out_(out), stride_(r.out_stride), skip_(r.row_skip), row_(r.row_pixels > 0 ? r.row_pixels : r.pixels),
+        left_(r.first_row > 0 ? r.first_row : r.pixels) {}
+  T* get() const { return out_; }
+  void next() {
+    out_ += stride_;
+    if (--left_ == 0) {
+      out_ += skip_;
+      left_ = row_;
+    }
+  }
+
+ private:
+  T* out_;
+  int64_t stride_, skip_, row_, left_;
+};
+
 // Everything the loops read is copied to locals first: the code stores may alias the table and the
 // rows (uint8 codes alias anything), which would otherwise be reloaded for every pixel.
 template <int kSteps, class T>
 void quantize(const AccQuantTable& t, const AccQuantRows& r) {
   constexpr int kEntries = (1 << kSteps) - 1;
   const Codes<T> codes(t.act().values);
-  const int64_t pixels = r.pixels, acc_stride = r.acc_stride, out_stride = r.out_stride;
+  const int64_t pixels = r.pixels, acc_stride = r.acc_stride;
   const int channels = r.channels;
   for (int c = 0; c < channels;) {
     const int channel = r.channel + c, left = channels - c;
     const int32_t* acc = r.acc + c;
-    T* out = static_cast<T*>(r.out) + c;
+    CodesCursor<T> out(r, static_cast<T*>(r.out) + c);
     if (left >= 16 && channel % 16 == 0 && t.int16(channel)) {
       const Count16<kEntries> count(t, channel);
-      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out += out_stride) {
-        codes.template store<16>(count(acc), out);
-      }
+      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out.next()) codes.template store<16>(count(acc), out.get());
       c += 16;
       continue;
     }
@@ -90,17 +109,15 @@ void quantize(const AccQuantTable& t, const AccQuantRows& r) {
       return bytes32(_mm256_sub_epi32(_mm256_setzero_si256(), minus));
     };
     if (left >= 8) {
-      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out += out_stride) {
-        codes.template store<8>(count(acc), out);
-      }
+      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out.next()) codes.template store<8>(count(acc), out.get());
     } else {
       // The last channels through copies: read and write no channel beyond them.
-      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out += out_stride) {
+      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out.next()) {
         alignas(32) int32_t in[8] = {};
         for (int i = 0; i < left; ++i) in[i] = acc[i];
         alignas(16) T lanes[8];
         codes.template store<8>(count(in), lanes);
-        for (int i = 0; i < left; ++i) out[i] = lanes[i];
+        for (int i = 0; i < left; ++i) out.get()[i] = lanes[i];
       }
     }
     c += 8;

@@ -96,8 +96,10 @@ struct Kernel {
   }
 };
 
+void row(const AccQuantTable& t, const AccQuantRows& r) { dispatch_acc_quantize<Kernel>(t, r); }
+
 }  // namespace
 
-void acc_quantize_avx512(const AccQuantTable& t, const AccQuantRows& r) { dispatch_acc_quantize<Kernel>(t, r); }
+void acc_quantize_avx512(const AccQuantTable& t, const AccQuantRows& r) { acc_quantize_by_rows(row, t, r); }
 
 }  // namespace apot::deploy

@@ -164,23 +164,24 @@ class TileLoop {
     const int channel = first_channel(a, s.block);
     const int channels = a.out_channels - channel < s.width ? a.out_channels - channel : s.width;
     if constexpr (Micro::kAccQuant) {
-      if (a.acc_quant) {
-        for_each_run(a, s, [&](int done, int y, int x, int run) {
-          for (int q = 0; q < a.quantizer_count; ++q) {
-            const FusedActQuant& fused = a.quantizers[q];
-            const ActQuantRows codes = fused_rows(fused, s.n, y, x, run, channel, 0, nullptr, 0);
-            AccQuantRows rows;
-            rows.acc = acc + done * s.width;
-            rows.acc_stride = s.width;
-            rows.out = codes.out;
-            rows.out_stride = codes.out_stride;
-            rows.type = codes.type;
-            rows.pixels = run;
-            rows.channel = channel;
-            rows.channels = channels;
-            Micro::acc_quantize(*fused.acc, rows);
-          }
-        });
+      if (a.acc_quant) {  // the whole span in one call, over its row ends
+        for (int q = 0; q < a.quantizer_count; ++q) {
+          const FusedActQuant& fused = a.quantizers[q];
+          const ActQuantRows codes = fused_rows(fused, s.n, s.y, s.x, 0, channel, 0, nullptr, 0);  // the address
+          AccQuantRows rows;
+          rows.acc = acc;
+          rows.acc_stride = s.width;
+          rows.out = codes.out;
+          rows.out_stride = codes.out_stride;
+          rows.type = codes.type;
+          rows.pixels = s.count;
+          rows.channel = channel;
+          rows.channels = channels;
+          rows.first_row = a.out_width - s.x;
+          rows.row_pixels = a.out_width;
+          rows.row_skip = int64_t{2} * fused.layout.border * fused.layout.stride;
+          Micro::acc_quantize(*fused.acc, rows);
+        }
         return;
       }
     }

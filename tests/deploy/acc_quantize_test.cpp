@@ -6,12 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <set>
 #include <vector>
 
+#include "deploy/layout.h"
 #include "deploy/requant.h"
 
 namespace apot::deploy {
@@ -167,24 +169,30 @@ std::vector<int32_t> probes(const AccQuantTable& table, int channels, int levels
   return accs;
 }
 
-// Layers whose accumulator steps are small against the activation thresholds (as trained ones are):
-// the kernels count in int16 on every 16-channel group.
+// A layer whose accumulator steps are small against the activation thresholds (as trained ones are):
+// every 16-channel group's thresholds fit int16.
+Layer int16_setup(int channels, int levels, std::mt19937& rng) {
+  Layer s;
+  for (int c = 0; c < channels; ++c) {
+    const int32_t m = static_cast<int32_t>(rng() % (1u << 29)) + (1 << 29);
+    s.multiplier.push_back(c % 3 == 1 ? -m : m);
+    s.shift.push_back(static_cast<uint8_t>(30 + rng() % 3));
+    s.bias.push_back(static_cast<int32_t>(rng() % 2001) - 1000);
+  }
+  std::set<int32_t> t;
+  while (static_cast<int>(t.size()) < levels - 1) t.insert(static_cast<int32_t>(rng() % 2000));
+  s.thresholds.assign(t.begin(), t.end());
+  for (int j = 0; j < levels; ++j) s.values.push_back(static_cast<int16_t>(j * 17));
+  return s;
+}
+
+// The kernels count in int16 on every 16-channel group of such layers.
 TEST_P(AccQuantizeSimd, Int16CountsMatchReference) {
   if (!cpu_supports(GetParam())) GTEST_SKIP() << "no " << to_string(GetParam());
   std::mt19937 rng(4);
   for (const int levels : {2, 5, 9, 16}) {
     for (const int channels : {16, 40, 48}) {
-      Layer s;
-      for (int c = 0; c < channels; ++c) {
-        const int32_t m = static_cast<int32_t>(rng() % (1u << 29)) + (1 << 29);
-        s.multiplier.push_back(c % 3 == 1 ? -m : m);
-        s.shift.push_back(static_cast<uint8_t>(30 + rng() % 3));
-        s.bias.push_back(static_cast<int32_t>(rng() % 2001) - 1000);
-      }
-      std::set<int32_t> t;
-      while (static_cast<int>(t.size()) < levels - 1) t.insert(static_cast<int32_t>(rng() % 2000));
-      s.thresholds.assign(t.begin(), t.end());
-      for (int j = 0; j < levels; ++j) s.values.push_back(static_cast<int16_t>(j * 17));
+      const Layer s = int16_setup(channels, levels, rng);
       const ActQuantTable act(s.thresholds.data(), s.values.data(), levels);
       const int padded = (channels + 15) / 16 * 16;
       const AccQuantTable table(s.multiplier.data(), s.shift.data(), s.bias.data(), levels % 2 == 1, channels,
@@ -221,6 +229,55 @@ TEST_P(AccQuantizeSimd, Int16OnlyWhereTheThresholdsFit) {
     EXPECT_EQ(table.int16(0), k.fits);
     EXPECT_EQ(table.int16(16), k.fits);
     expect_simd_matches(GetParam(), table, channels, rows_of(probes(table, channels, 3), channels, 32), 32);
+  }
+}
+
+// One call over the row ends of bordered codes rows (AccQuantRows::first_row, row_pixels, row_skip)
+// against a call per row piece without them: the reference's and the kernel's, int16 and int32
+// groups, uint8 and int16 codes; the borders keep what they held.
+TEST_P(AccQuantizeSimd, RunsOverRowEnds) {
+  if (!cpu_supports(GetParam())) GTEST_SKIP() << "no " << to_string(GetParam());
+  const auto simd = GetParam() == IsaLevel::Avx2 ? acc_quantize_avx2 : acc_quantize_avx512;
+  std::mt19937 rng(5);
+  const int channels = 40, padded = 48, levels = 16, width = 5, border = 2, x = 3, pixels = 13;
+  for (const bool int16 : {true, false}) {
+    const Layer s = int16 ? int16_setup(channels, levels, rng) : random_setup(channels, levels, rng);
+    const ActQuantTable act(s.thresholds.data(), s.values.data(), levels);
+    const AccQuantTable table(s.multiplier.data(), s.shift.data(), s.bias.data(), true, channels, padded, act);
+    EXPECT_EQ(table.int16(0), int16);
+    std::vector<int32_t> acc(static_cast<size_t>(pixels * padded));
+    for (int32_t& a : acc) a = static_cast<int32_t>(rng()) >> (rng() % 31);
+    for (const CodeType type : {CodeType::U8, CodeType::S16}) {
+      const CodesLayout layout = CodesLayout::make(type, channels, 4, width, border);
+      const int64_t bytes = layout.element_bytes();
+      std::vector<uint8_t> expected(static_cast<size_t>(layout.image_elements() * bytes), 0xAB);
+      std::vector<uint8_t> reference = expected, kernel = expected;
+      AccQuantRows r;
+      r.acc = acc.data();
+      r.acc_stride = padded;
+      r.out_stride = layout.stride;
+      r.type = type;
+      r.channels = channels;
+      const int64_t start = layout.pixel(0, x) * bytes;
+      for (int done = 0, px = x; done < pixels; px = 0) {  // a call per row piece
+        AccQuantRows row = r;
+        row.acc = acc.data() + done * padded;
+        row.pixels = std::min(width - px, pixels - done);
+        row.out = expected.data() + layout.pixel((x + done) / width, px) * bytes;
+        acc_quantize_scalar(table, row);
+        done += static_cast<int>(row.pixels);
+      }
+      r.pixels = pixels;
+      r.first_row = width - x;
+      r.row_pixels = width;
+      r.row_skip = 2 * border * layout.stride;
+      r.out = reference.data() + start;
+      acc_quantize_scalar(table, r);
+      r.out = kernel.data() + start;
+      simd(table, r);
+      EXPECT_EQ(reference, expected) << (int16 ? "int16" : "int32") << " groups, " << bytes << "-byte codes";
+      EXPECT_EQ(kernel, expected) << (int16 ? "int16" : "int32") << " groups, " << bytes << "-byte codes";
+    }
   }
 }
 
