@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "deploy/requant.h"
+#include "deploy/row_pieces.h"
 
 namespace apot::deploy {
 
@@ -122,17 +123,9 @@ void acc_quantize_scalar(const AccQuantTable& t, const AccQuantRows& r) { acc_qu
 
 void acc_quantize_by_rows(void (*kernel)(const AccQuantTable&, const AccQuantRows&), const AccQuantTable& t,
                           const AccQuantRows& r) {
-  AccQuantRows row = r;
-  row.first_row = 0;
-  const int64_t bytes = r.type == CodeType::U8 ? 1 : 2;
-  for (int64_t done = 0, n = r.first_row > 0 ? r.first_row : r.pixels; done < r.pixels;
-       n = r.row_pixels > 0 ? r.row_pixels : r.pixels) {
-    row.pixels = std::min(n, r.pixels - done);
-    kernel(t, row);
-    done += row.pixels;
-    row.acc += row.pixels * r.acc_stride;
-    row.out = static_cast<char*>(row.out) + (row.pixels * r.out_stride + r.row_skip) * bytes;
-  }
+  for_each_row_piece(
+      r, [&](const AccQuantRows& piece) { kernel(t, piece); },
+      [](AccQuantRows& piece, int64_t pixels) { piece.acc += pixels * piece.acc_stride; });
 }
 
 }  // namespace apot::deploy

@@ -69,10 +69,7 @@ class AccQuantTable {
 };
 
 // Codes of `pixels` pixels of `channels` channels (from `channel`, a multiple of 16): accumulators in
-// (stride acc_stride int32), codes out (stride out_stride elements of `type`). The pixels may run over
-// the ends of rows of the codes, whose border the codes then skip: after the first `first_row` pixels
-// and then every `row_pixels`, the next pixel's codes lie `row_skip` elements further on (first_row 0:
-// no row ends). One call for a span of several rows spares the kernels' setup per row.
+// (stride acc_stride int32), codes out (stride out_stride elements of `type`, over row_ends).
 struct AccQuantRows {
   const int32_t* acc = nullptr;
   int64_t acc_stride = 0;
@@ -81,14 +78,14 @@ struct AccQuantRows {
   CodeType type = CodeType::S16;
   int64_t pixels = 0;
   int channel = 0, channels = 0;
-  int64_t first_row = 0, row_pixels = 0, row_skip = 0;
+  RowEnds row_ends;
 };
 
 // The reference: the code of one accumulator of channel c.
 int32_t acc_quantize_one(const AccQuantTable& t, int c, int32_t acc);
 void acc_quantize_scalar(const AccQuantTable& t, const AccQuantRows& r);
-// kernel(t, row) for the pieces of r within one row each (no row ends): for kernels that take no
-// row ends themselves.
+// kernel(t, piece) for the pieces of r within one row each (no row ends): for kernels that do not
+// follow row ends themselves.
 void acc_quantize_by_rows(void (*kernel)(const AccQuantTable&, const AccQuantRows&), const AccQuantTable& t,
                           const AccQuantRows& r);
 // The caller checks the CPU.

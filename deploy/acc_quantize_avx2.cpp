@@ -50,7 +50,9 @@ template <int kEntries>
 class Count16 {
  public:
   Count16(const AccQuantTable& t, int channel)
-      : thresholds_(t.thresholds16(channel)), base_(load(t.base16(channel))), direction_(load(t.direction16(channel))) {}
+      : thresholds_(t.thresholds16(channel)),
+        base_(load(t.base16(channel))),
+        direction_(load(t.direction16(channel))) {}
   __m128i operator()(const int32_t* acc) const {
     const __m256i a = _mm256_packs_epi32(load(acc), load(acc + 8));  // saturated: see AccQuantTable::int16
     const __m256i minus = minus_exceeded<kEntries>(a, opaque(thresholds_));
@@ -61,27 +63,6 @@ class Count16 {
  private:
   const int16_t* thresholds_;
   __m256i base_, direction_;
-};
-
-// The codes of consecutive pixels through the row ends of AccQuantRows: next() after each pixel.
-template <class T>
-class CodesCursor {
- public:
-  CodesCursor(const AccQuantRows& r, T* out)
-      : out_(out), stride_(r.out_stride), skip_(r.row_skip), row_(r.row_pixels > 0 ? r.row_pixels : r.pixels),
-        left_(r.first_row > 0 ? r.first_row : r.pixels) {}
-  T* get() const { return out_; }
-  void next() {
-    out_ += stride_;
-    if (--left_ == 0) {
-      out_ += skip_;
-      left_ = row_;
-    }
-  }
-
- private:
-  T* out_;
-  int64_t stride_, skip_, row_, left_;
 };
 
 // Everything the loops read is copied to locals first: the code stores may alias the table and the
@@ -95,10 +76,12 @@ void quantize(const AccQuantTable& t, const AccQuantRows& r) {
   for (int c = 0; c < channels;) {
     const int channel = r.channel + c, left = channels - c;
     const int32_t* acc = r.acc + c;
-    CodesCursor<T> out(r, static_cast<T*>(r.out) + c);
+    CodesCursor<T> out(static_cast<T*>(r.out) + c, r.out_stride, r.row_ends, pixels);
     if (left >= 16 && channel % 16 == 0 && t.int16(channel)) {
       const Count16<kEntries> count(t, channel);
-      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out.next()) codes.template store<16>(count(acc), out.get());
+      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out.next()) {
+        codes.template store<16>(count(acc), out.get());
+      }
       c += 16;
       continue;
     }
@@ -109,7 +92,9 @@ void quantize(const AccQuantTable& t, const AccQuantRows& r) {
       return bytes32(_mm256_sub_epi32(_mm256_setzero_si256(), minus));
     };
     if (left >= 8) {
-      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out.next()) codes.template store<8>(count(acc), out.get());
+      for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out.next()) {
+        codes.template store<8>(count(acc), out.get());
+      }
     } else {
       // The last channels through copies: read and write no channel beyond them.
       for (int64_t p = 0; p < pixels; ++p, acc += acc_stride, out.next()) {

@@ -6,6 +6,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "deploy/row_pieces.h"
+
 namespace apot::deploy {
 
 ActQuantTable::ActQuantTable(const int32_t* thresholds_in, const int16_t* values_in, int levels_in)
@@ -62,14 +64,23 @@ void quantize_rows(const ActQuantTable& t, const ActQuantRows& r) {
   }
 }
 
-}  // namespace
-
-void act_quantize_scalar(const ActQuantTable& t, const ActQuantRows& r) {
+void quantize_row(const ActQuantTable& t, const ActQuantRows& r) {
   if (r.type == CodeType::U8) {
     quantize_rows<uint8_t>(t, r);
   } else {
     quantize_rows<int16_t>(t, r);
   }
+}
+
+}  // namespace
+
+void act_quantize_scalar(const ActQuantTable& t, const ActQuantRows& r) { act_quantize_by_rows(quantize_row, t, r); }
+
+void act_quantize_by_rows(void (*kernel)(const ActQuantTable&, const ActQuantRows&), const ActQuantTable& t,
+                          const ActQuantRows& r) {
+  for_each_row_piece(
+      r, [&](const ActQuantRows& piece) { kernel(t, piece); },
+      [](ActQuantRows& piece, int64_t pixels) { piece.in += pixels * piece.in_stride; });
 }
 
 void act_quantize(IsaLevel isa, const ActQuantTable& t, const ActQuantRows& r) {

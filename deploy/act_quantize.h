@@ -39,7 +39,8 @@ struct ActQuantTable {
 int32_t act_quantize_one(const ActQuantTable& t, int32_t x);
 
 // `pixels` pixels of `channels` values: stream pixels in (stride in_stride int32), codes out (stride
-// out_stride elements of `type`; uint8 needs values <= 255). Channels beyond `channels` are not written.
+// out_stride elements of `type`, over row_ends; uint8 needs values <= 255). Channels beyond `channels`
+// are not written.
 struct ActQuantRows {
   const int32_t* in = nullptr;
   int64_t in_stride = 0;
@@ -48,12 +49,17 @@ struct ActQuantRows {
   CodeType type = CodeType::S16;
   int64_t pixels = 0;
   int channels = 0;
+  RowEnds row_ends;
 };
 
 void act_quantize_scalar(const ActQuantTable& t, const ActQuantRows& r);
 // The caller checks the CPU.
 void act_quantize_avx2(const ActQuantTable& t, const ActQuantRows& r);
 void act_quantize_avx512(const ActQuantTable& t, const ActQuantRows& r);
+// kernel(t, piece) for the pieces of r within one row each (no row ends): for kernels that do not
+// follow row ends themselves.
+void act_quantize_by_rows(void (*kernel)(const ActQuantTable&, const ActQuantRows&), const ActQuantTable& t,
+                          const ActQuantRows& r);
 void act_quantize(IsaLevel isa, const ActQuantTable& t, const ActQuantRows& r);
 
 }  // namespace apot::deploy

@@ -71,13 +71,14 @@ int32_t quantize_one(const ActQuantTable& t, int32_t x) {
   return t.values[index];
 }
 
-// sixteen(in, out) and eight(in, out) on the channels of every pixel, 16 at a time while they last, then
-// 8, then quantize_one for the rest.
+// sixteen(in, out) and eight(in, out) on the channels of every pixel (over the row ends), 16 at a time
+// while they last, then 8, then quantize_one for the rest.
 template <class T, class F16, class F8>
 void for_channels(const ActQuantTable& t, const ActQuantRows& r, F16&& sixteen, F8&& eight) {
-  for (int64_t p = 0; p < r.pixels; ++p) {
+  CodesCursor<T> codes(static_cast<T*>(r.out), r.out_stride, r.row_ends, r.pixels);
+  for (int64_t p = 0; p < r.pixels; ++p, codes.next()) {
     const int32_t* in = r.in + p * r.in_stride;
-    T* out = static_cast<T*>(r.out) + p * r.out_stride;
+    T* out = codes.get();
     int c = 0;
     for (; c + 16 <= r.channels; c += 16) sixteen(in + c, out + c);
     for (; c + 8 <= r.channels; c += 8) eight(in + c, out + c);

@@ -121,14 +121,16 @@ void quantize_type(const ActQuantTable& t, const ActQuantRows& r) {
   }
 }
 
-}  // namespace
-
-void act_quantize_avx512(const ActQuantTable& t, const ActQuantRows& r) {
+void row(const ActQuantTable& t, const ActQuantRows& r) {
   if (r.type == CodeType::U8) {
     quantize_type<uint8_t>(t, r);
   } else {
     quantize_type<int16_t>(t, r);
   }
 }
+
+}  // namespace
+
+void act_quantize_avx512(const ActQuantTable& t, const ActQuantRows& r) { act_quantize_by_rows(row, t, r); }
 
 }  // namespace apot::deploy

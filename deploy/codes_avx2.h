@@ -1,12 +1,15 @@
 // The last step of the AVX2 quantisers (acc_quantize_avx2.cpp, act_quantize_avx2.cpp): level indices
-// 0..15 in SIMD lanes to codes, by byte shuffles of a 16-entry table. For files compiled with -mavx2
-// only, and in an unnamed namespace: each includer gets its own copy, so the linker cannot merge one
-// compiled for another instruction set into it (deploy/conv_blocked.h).
+// 0..15 in SIMD lanes to codes, by byte shuffles of a 16-entry table, stored over the row ends of a
+// run. For files compiled with -mavx2 only, and in an unnamed namespace: each includer gets its own
+// copy, so the linker cannot merge one compiled for another instruction set into it
+// (deploy/conv_blocked.h).
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
+
+#include "deploy/layout.h"
 
 namespace apot::deploy {
 namespace {
@@ -46,6 +49,28 @@ class Codes {
 
  private:
   __m128i low_, high_ = _mm_setzero_si128();
+};
+
+// The codes of consecutive pixels, `stride` elements apart, over the row ends of a quantiser's run
+// (RowEnds, deploy/layout.h): next() after each of its `pixels` pixels.
+template <class T>
+class CodesCursor {
+ public:
+  CodesCursor(T* out, int64_t stride, const RowEnds& ends, int64_t pixels)
+      : out_(out), stride_(stride), skip_(ends.skip), row_(ends.width > 0 ? ends.width : pixels),
+        left_(ends.first > 0 ? ends.first : pixels) {}
+  T* get() const { return out_; }
+  void next() {
+    out_ += stride_;
+    if (--left_ == 0) {
+      out_ += skip_;
+      left_ = row_;
+    }
+  }
+
+ private:
+  T* out_;
+  int64_t stride_, skip_, row_, left_;
 };
 
 // Counts in int32 or int16 lanes as bytes (the packs saturate nothing: counts are 0..15).

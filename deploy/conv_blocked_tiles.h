@@ -164,10 +164,10 @@ class TileLoop {
     const int channel = first_channel(a, s.block);
     const int channels = a.out_channels - channel < s.width ? a.out_channels - channel : s.width;
     if constexpr (Micro::kAccQuant) {
-      if (a.acc_quant) {  // the whole span in one call, over its row ends
+      if (a.acc_quant) {
         for (int q = 0; q < a.quantizer_count; ++q) {
           const FusedActQuant& fused = a.quantizers[q];
-          const ActQuantRows codes = fused_rows(fused, s.n, s.y, s.x, 0, channel, 0, nullptr, 0);  // the address
+          const ActQuantRows codes = fused_rows(fused, s.n, s.y, s.x, s.count, channel, channels, acc, s.width);
           AccQuantRows rows;
           rows.acc = acc;
           rows.acc_stride = s.width;
@@ -177,9 +177,7 @@ class TileLoop {
           rows.pixels = s.count;
           rows.channel = channel;
           rows.channels = channels;
-          rows.first_row = a.out_width - s.x;
-          rows.row_pixels = a.out_width;
-          rows.row_skip = int64_t{2} * fused.layout.border * fused.layout.stride;
+          rows.row_ends = codes.row_ends;
           Micro::acc_quantize(*fused.acc, rows);
         }
         return;
@@ -197,13 +195,10 @@ class TileLoop {
     r.channels = s.width;
     r.relu = a.relu;
     Micro::requant(offset(a.requant, channel), r);
-    if (a.quantizer_count == 0) return;
-    for_each_run(a, s, [&](int done, int y, int x, int run) {
-      for (int q = 0; q < a.quantizer_count; ++q) {
-        Micro::act_quantize(*a.quantizers[q].table, fused_rows(a.quantizers[q], s.n, y, x, run, channel, channels,
-                                                               r.out + done * r.out_stride, r.out_stride));
-      }
-    });
+    for (int q = 0; q < a.quantizer_count; ++q) {
+      Micro::act_quantize(*a.quantizers[q].table,
+                          fused_rows(a.quantizers[q], s.n, s.y, s.x, s.count, channel, channels, r.out, r.out_stride));
+    }
   }
 
   static int first_channel(const BlockedConvArgs& a, int block) {
@@ -227,16 +222,6 @@ class TileLoop {
   static void prefetch(const int32_t* p, int rows, int64_t stride, int width) {
     for (int i = 0; i < rows; ++i) {
       for (int c = 0; c < width; c += 16) __builtin_prefetch(p + i * stride + c);
-    }
-  }
-
-  // f(done, y, x, run) for the runs of a span's pixels within one output row (codes rows are padded).
-  template <class F>
-  static void for_each_run(const BlockedConvArgs& a, const Span& s, F&& f) {
-    for (int done = 0, y = s.y, x = s.x; done < s.count; ++y, x = 0) {
-      const int run = s.count - done < a.out_width - x ? s.count - done : a.out_width - x;
-      f(done, y, x, run);
-      done += run;
     }
   }
 

@@ -89,8 +89,9 @@ struct FusedActQuant {
   const AccQuantTable* acc = nullptr;
 };
 
-// The rows of fused codes for `pixels` output pixels of one image row, starting at (y, x), channels
-// [channel, channel + channels), from the stream values at `stream` (pixel stride stream_stride).
+// The rows of fused codes for `pixels` output pixels of one image in raster order from (y, x), over
+// the ends of its rows, channels [channel, channel + channels), from the stream values at `stream`
+// (pixel stride stream_stride).
 ActQuantRows fused_rows(const FusedActQuant& q, int64_t image, int y, int x, int64_t pixels, int channel, int channels,
                         const int32_t* stream, int64_t stream_stride);
 

@@ -319,21 +319,24 @@ class Engine::Impl {
   ShiftAddCounts execute(const ActQuantStep& step, int64_t batch, float*) {
     const Buffer& in = buffers_[step.input];
     const Buffer& out = buffers_[step.output];
-    const int height = in.stream.height;
+    const int height = in.stream.height, width = in.stream.width;
+    // Each thread's rows of an image in one call, over the codes' row ends.
     parallel_for(batch * height, [&](int64_t begin, int64_t end, int) {
-      for (int64_t row = begin; row < end; ++row) {
-        const int64_t n = row / height;
+      for (int64_t row = begin; row < end;) {
+        const int64_t n = row / height, rows = std::min(end, (n + 1) * height) - row;
         const int y = static_cast<int>(row % height);
         ActQuantRows r;
-        r.in = in.stream_data() + n * in.stream.image_elements() + int64_t{y} * in.stream.width * in.stream.stride;
+        r.in = in.stream_data() + n * in.stream.image_elements() + int64_t{y} * width * in.stream.stride;
         r.in_stride = in.stream.stride;
         r.out =
             out.storage.data() + (n * out.codes.image_elements() + out.codes.pixel(y, 0)) * out.codes.element_bytes();
         r.out_stride = out.codes.stride;
         r.type = out.codes.type;
-        r.pixels = in.stream.width;
+        r.pixels = rows * width;
         r.channels = in.stream.channels;
+        r.row_ends = {width, width, int64_t{2} * out.codes.border * out.codes.stride};
         act_quantize(isa_, step.table, r);
+        row += rows;
       }
     });
     return {};

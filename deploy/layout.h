@@ -36,6 +36,14 @@ struct CodesLayout {
   int element_bytes() const { return type == CodeType::U8 ? 1 : 2; }
 };
 
+// A quantiser's run of consecutive output pixels over the ends of bordered codes rows (CodesLayout::
+// border), in one kernel call: after the first `first` pixels and then every `width`, the next pixel's
+// codes lie `skip` elements further on. first 0: the run has no row end. One call for a span of rows
+// spares the kernels' setup per row.
+struct RowEnds {
+  int64_t first = 0, width = 0, skip = 0;
+};
+
 struct StreamLayout {
   int channels = 0, height = 0, width = 0;
   int stride = 0;  // int32 per pixel: channels rounded up to kStreamChannelAlign

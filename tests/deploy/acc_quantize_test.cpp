@@ -15,6 +15,7 @@
 
 #include "deploy/layout.h"
 #include "deploy/requant.h"
+#include "tests/deploy/row_ends_case.h"
 
 namespace apot::deploy {
 namespace {
@@ -232,14 +233,14 @@ TEST_P(AccQuantizeSimd, Int16OnlyWhereTheThresholdsFit) {
   }
 }
 
-// One call over the row ends of bordered codes rows (AccQuantRows::first_row, row_pixels, row_skip)
+// One call over the row ends of bordered codes rows (AccQuantRows::row_ends)
 // against a call per row piece without them: the reference's and the kernel's, int16 and int32
 // groups, uint8 and int16 codes; the borders keep what they held.
 TEST_P(AccQuantizeSimd, RunsOverRowEnds) {
   if (!cpu_supports(GetParam())) GTEST_SKIP() << "no " << to_string(GetParam());
   const auto simd = GetParam() == IsaLevel::Avx2 ? acc_quantize_avx2 : acc_quantize_avx512;
   std::mt19937 rng(5);
-  const int channels = 40, padded = 48, levels = 16, width = 5, border = 2, x = 3, pixels = 13;
+  const int channels = 40, padded = 48, levels = 16, pixels = 13;
   for (const bool int16 : {true, false}) {
     const Layer s = int16 ? int16_setup(channels, levels, rng) : random_setup(channels, levels, rng);
     const ActQuantTable act(s.thresholds.data(), s.values.data(), levels);
@@ -248,32 +249,27 @@ TEST_P(AccQuantizeSimd, RunsOverRowEnds) {
     std::vector<int32_t> acc(static_cast<size_t>(pixels * padded));
     for (int32_t& a : acc) a = static_cast<int32_t>(rng()) >> (rng() % 31);
     for (const CodeType type : {CodeType::U8, CodeType::S16}) {
-      const CodesLayout layout = CodesLayout::make(type, channels, 4, width, border);
-      const int64_t bytes = layout.element_bytes();
-      std::vector<uint8_t> expected(static_cast<size_t>(layout.image_elements() * bytes), 0xAB);
+      const test::RowEndsCase run{CodesLayout::make(type, channels, 4, 5, 2), 3, pixels};
+      const int64_t bytes = run.layout.element_bytes();
+      std::vector<uint8_t> expected(static_cast<size_t>(run.layout.image_elements() * bytes), 0xAB);
       std::vector<uint8_t> reference = expected, kernel = expected;
       AccQuantRows r;
-      r.acc = acc.data();
       r.acc_stride = padded;
-      r.out_stride = layout.stride;
+      r.out_stride = run.layout.stride;
       r.type = type;
       r.channels = channels;
-      const int64_t start = layout.pixel(0, x) * bytes;
-      for (int done = 0, px = x; done < pixels; px = 0) {  // a call per row piece
-        AccQuantRows row = r;
-        row.acc = acc.data() + done * padded;
-        row.pixels = std::min(width - px, pixels - done);
-        row.out = expected.data() + layout.pixel((x + done) / width, px) * bytes;
-        acc_quantize_scalar(table, row);
-        done += static_cast<int>(row.pixels);
-      }
+      run.for_each_piece([&](int first, int count, int64_t codes) {
+        r.acc = acc.data() + first * padded;
+        r.pixels = count;
+        r.out = expected.data() + codes * bytes;
+        acc_quantize_scalar(table, r);
+      });
+      r.acc = acc.data();
       r.pixels = pixels;
-      r.first_row = width - x;
-      r.row_pixels = width;
-      r.row_skip = 2 * border * layout.stride;
-      r.out = reference.data() + start;
+      r.row_ends = run.ends();
+      r.out = reference.data() + run.first_codes() * bytes;
       acc_quantize_scalar(table, r);
-      r.out = kernel.data() + start;
+      r.out = kernel.data() + run.first_codes() * bytes;
       simd(table, r);
       EXPECT_EQ(reference, expected) << (int16 ? "int16" : "int32") << " groups, " << bytes << "-byte codes";
       EXPECT_EQ(kernel, expected) << (int16 ? "int16" : "int32") << " groups, " << bytes << "-byte codes";

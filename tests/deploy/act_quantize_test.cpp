@@ -13,6 +13,9 @@
 #include <set>
 #include <vector>
 
+#include "deploy/layout.h"
+#include "tests/deploy/row_ends_case.h"
+
 namespace apot::deploy {
 namespace {
 
@@ -144,6 +147,47 @@ void check_isa(IsaLevel isa) {
 
 TEST(ActQuantize, Avx2MatchesReference) { check_isa(IsaLevel::Avx2); }
 TEST(ActQuantize, Avx512MatchesReference) { check_isa(IsaLevel::Avx512Vnni); }
+
+// One call over the row ends of bordered codes rows (ActQuantRows::row_ends) against a call per row
+// piece without them, every ISA the CPU has, both code types, the small and the wide tables; the
+// borders keep what they held.
+TEST(ActQuantize, RunsOverRowEnds) {
+  std::mt19937 rng(6);
+  const int channels = 24, pixels = 13;
+  for (const int levels : {16, 100}) {
+    const Levels l = random_levels(levels, 255, false, rng);
+    const ActQuantTable table(l.thresholds.data(), l.values.data(), levels);
+    const std::vector<int32_t> x = probes(l, rng);
+    std::vector<int32_t> in(static_cast<size_t>(pixels * channels));
+    for (size_t i = 0; i < in.size(); ++i) in[i] = x[i * 7 % x.size()];
+    for (const CodeType type : {CodeType::U8, CodeType::S16}) {
+      const test::RowEndsCase run{CodesLayout::make(type, channels, 4, 5, 1), 2, pixels};
+      const int64_t bytes = run.layout.element_bytes();
+      std::vector<uint8_t> expected(static_cast<size_t>(run.layout.image_elements() * bytes), 0xAB);
+      ActQuantRows r;
+      r.in_stride = channels;
+      r.out_stride = run.layout.stride;
+      r.type = type;
+      r.channels = channels;
+      run.for_each_piece([&](int first, int count, int64_t codes) {
+        r.in = in.data() + first * channels;
+        r.pixels = count;
+        r.out = expected.data() + codes * bytes;
+        act_quantize_scalar(table, r);
+      });
+      r.in = in.data();
+      r.pixels = pixels;
+      r.row_ends = run.ends();
+      for (const IsaLevel isa : {IsaLevel::Scalar, IsaLevel::Avx2, IsaLevel::Avx512Vnni}) {
+        if (!cpu_supports(isa)) continue;
+        std::vector<uint8_t> got(expected.size(), 0xAB);
+        r.out = got.data() + run.first_codes() * bytes;
+        act_quantize(isa, table, r);
+        EXPECT_EQ(got, expected) << to_string(isa) << ", " << levels << " levels, " << bytes << "-byte codes";
+      }
+    }
+  }
+}
 
 }  // namespace
 }  // namespace apot::deploy
