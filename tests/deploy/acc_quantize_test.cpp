@@ -248,31 +248,20 @@ TEST_P(AccQuantizeSimd, RunsOverRowEnds) {
     EXPECT_EQ(table.int16(0), int16);
     std::vector<int32_t> acc(static_cast<size_t>(pixels * padded));
     for (int32_t& a : acc) a = static_cast<int32_t>(rng()) >> (rng() % 31);
+    AccQuantRows r;
+    r.acc = acc.data();
+    r.acc_stride = padded;
+    r.channels = channels;
+    const auto move_in = [&](AccQuantRows& rows, int n) { rows.acc += n * padded; };
+    const auto scalar = [&](const AccQuantRows& rows) { acc_quantize_scalar(table, rows); };
     for (const CodeType type : {CodeType::U8, CodeType::S16}) {
       const test::RowEndsCase run{CodesLayout::make(type, channels, 4, 5, 2), 3, pixels};
-      const int64_t bytes = run.layout.element_bytes();
-      std::vector<uint8_t> expected(static_cast<size_t>(run.layout.image_elements() * bytes), 0xAB);
-      std::vector<uint8_t> reference = expected, kernel = expected;
-      AccQuantRows r;
-      r.acc_stride = padded;
-      r.out_stride = run.layout.stride;
-      r.type = type;
-      r.channels = channels;
-      run.for_each_piece([&](int first, int count, int64_t codes) {
-        r.acc = acc.data() + first * padded;
-        r.pixels = count;
-        r.out = expected.data() + codes * bytes;
-        acc_quantize_scalar(table, r);
-      });
-      r.acc = acc.data();
-      r.pixels = pixels;
-      r.row_ends = run.ends();
-      r.out = reference.data() + run.first_codes() * bytes;
-      acc_quantize_scalar(table, r);
-      r.out = kernel.data() + run.first_codes() * bytes;
-      simd(table, r);
-      EXPECT_EQ(reference, expected) << (int16 ? "int16" : "int32") << " groups, " << bytes << "-byte codes";
-      EXPECT_EQ(kernel, expected) << (int16 ? "int16" : "int32") << " groups, " << bytes << "-byte codes";
+      const std::vector<uint8_t> expected = test::quantised(run, r, false, move_in, scalar);
+      SCOPED_TRACE(::testing::Message() << (int16 ? "int16" : "int32") << " groups, "
+                                        << (type == CodeType::U8 ? "uint8" : "int16") << " codes");
+      EXPECT_EQ(test::quantised(run, r, true, move_in, scalar), expected);
+      const auto kernel = [&](const AccQuantRows& rows) { simd(table, rows); };
+      EXPECT_EQ(test::quantised(run, r, true, move_in, kernel), expected);
     }
   }
 }

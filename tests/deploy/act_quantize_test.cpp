@@ -160,30 +160,21 @@ TEST(ActQuantize, RunsOverRowEnds) {
     const std::vector<int32_t> x = probes(l, rng);
     std::vector<int32_t> in(static_cast<size_t>(pixels * channels));
     for (size_t i = 0; i < in.size(); ++i) in[i] = x[i * 7 % x.size()];
+    ActQuantRows r;
+    r.in = in.data();
+    r.in_stride = channels;
+    r.channels = channels;
+    const auto move_in = [&](ActQuantRows& rows, int n) { rows.in += n * channels; };
     for (const CodeType type : {CodeType::U8, CodeType::S16}) {
       const test::RowEndsCase run{CodesLayout::make(type, channels, 4, 5, 1), 2, pixels};
-      const int64_t bytes = run.layout.element_bytes();
-      std::vector<uint8_t> expected(static_cast<size_t>(run.layout.image_elements() * bytes), 0xAB);
-      ActQuantRows r;
-      r.in_stride = channels;
-      r.out_stride = run.layout.stride;
-      r.type = type;
-      r.channels = channels;
-      run.for_each_piece([&](int first, int count, int64_t codes) {
-        r.in = in.data() + first * channels;
-        r.pixels = count;
-        r.out = expected.data() + codes * bytes;
-        act_quantize_scalar(table, r);
+      const std::vector<uint8_t> expected = test::quantised(run, r, false, move_in, [&](const ActQuantRows& rows) {
+        act_quantize_scalar(table, rows);
       });
-      r.in = in.data();
-      r.pixels = pixels;
-      r.row_ends = run.ends();
       for (const IsaLevel isa : {IsaLevel::Scalar, IsaLevel::Avx2, IsaLevel::Avx512Vnni}) {
         if (!cpu_supports(isa)) continue;
-        std::vector<uint8_t> got(expected.size(), 0xAB);
-        r.out = got.data() + run.first_codes() * bytes;
-        act_quantize(isa, table, r);
-        EXPECT_EQ(got, expected) << to_string(isa) << ", " << levels << " levels, " << bytes << "-byte codes";
+        const auto kernel = [&](const ActQuantRows& rows) { act_quantize(isa, table, rows); };
+        EXPECT_EQ(test::quantised(run, r, true, move_in, kernel), expected)
+            << to_string(isa) << ", " << levels << " levels, " << (type == CodeType::U8 ? "uint8" : "int16") << " codes";
       }
     }
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "deploy/layout.h"
 
@@ -26,5 +27,33 @@ struct RowEndsCase {
     }
   }
 };
+
+// The codes image of run.layout (0xAB where nothing is written) that quantise(rows) writes over `run`:
+// one call over the row ends (`whole`) or a call per row piece without them. `rows` comes with its
+// input at the run's first pixel, its input stride and channels; move_in(rows, n) moves its input on
+// by n pixels.
+template <class Rows, class MoveIn, class Quantise>
+std::vector<uint8_t> quantised(const RowEndsCase& run, Rows rows, bool whole, MoveIn&& move_in,
+                               Quantise&& quantise) {
+  const int64_t bytes = run.layout.element_bytes();
+  std::vector<uint8_t> codes(static_cast<size_t>(run.layout.image_elements() * bytes), 0xAB);
+  rows.out_stride = run.layout.stride;
+  rows.type = run.layout.type;
+  if (whole) {
+    rows.pixels = run.pixels;
+    rows.row_ends = run.ends();
+    rows.out = codes.data() + run.first_codes() * bytes;
+    quantise(rows);
+    return codes;
+  }
+  run.for_each_piece([&](int first, int count, int64_t at) {
+    Rows piece = rows;
+    move_in(piece, first);
+    piece.pixels = count;
+    piece.out = codes.data() + at * bytes;
+    quantise(piece);
+  });
+  return codes;
+}
 
 }  // namespace apot::deploy::test
