@@ -33,7 +33,7 @@ template <int kEntries, class Lane>
   return add(minus[0], minus[1]);
 }
 
-// p, as the optimiser sees it, changed by every call: called once per pixel on the table's address it
+// p, which the optimiser must then take as changed. Called once per pixel on the table's address, it
 // keeps GCC from holding each threshold's address in a register of its own (15 of them, more than are
 // free), which spilled them and copied thresholds through the stack (twice the time per pixel).
 template <class P>
