@@ -86,7 +86,7 @@ ActQuantRows fused_rows(const FusedActQuant& q, int64_t image, int y, int x, int
   r.type = q.layout.type;
   r.pixels = pixels;
   r.channels = channels;
-  r.row_ends = {q.layout.width - x, q.layout.width, int64_t{2} * q.layout.border * q.layout.stride};
+  r.row_ends = q.layout.row_ends(x);
   return r;
 }
 

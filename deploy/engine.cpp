@@ -334,7 +334,7 @@ class Engine::Impl {
         r.type = out.codes.type;
         r.pixels = rows * width;
         r.channels = in.stream.channels;
-        r.row_ends = {width, width, int64_t{2} * out.codes.border * out.codes.stride};
+        r.row_ends = out.codes.row_ends(0);
         act_quantize(isa_, step.table, r);
         row += rows;
       }

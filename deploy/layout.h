@@ -19,6 +19,14 @@ inline constexpr int kStreamChannelAlign = 16;
 
 constexpr int round_up(int value, int multiple) { return (value + multiple - 1) / multiple * multiple; }
 
+// A quantiser's run of consecutive output pixels over the ends of bordered codes rows (CodesLayout::
+// border), in one kernel call: after the first `first` pixels and then every `width`, the next pixel's
+// codes lie `skip` elements further on. first 0: the run has no row end. One call for a span of rows
+// spares the kernels' setup per row.
+struct RowEnds {
+  int64_t first = 0, width = 0, skip = 0;
+};
+
 struct CodesLayout {
   CodeType type = CodeType::S16;
   int channels = 0, height = 0, width = 0;
@@ -34,14 +42,8 @@ struct CodesLayout {
   // Element offset of pixel (y, x) of an image; y, x in -border .. size + border - 1.
   int64_t pixel(int y, int x) const { return (int64_t{y + border} * padded_width() + (x + border)) * stride; }
   int element_bytes() const { return type == CodeType::U8 ? 1 : 2; }
-};
-
-// A quantiser's run of consecutive output pixels over the ends of bordered codes rows (CodesLayout::
-// border), in one kernel call: after the first `first` pixels and then every `width`, the next pixel's
-// codes lie `skip` elements further on. first 0: the run has no row end. One call for a span of rows
-// spares the kernels' setup per row.
-struct RowEnds {
-  int64_t first = 0, width = 0, skip = 0;
+  // The row ends of a run of pixels from column x of a row.
+  RowEnds row_ends(int x) const { return {width - x, width, int64_t{2} * border * stride}; }
 };
 
 struct StreamLayout {

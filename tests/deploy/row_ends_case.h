@@ -15,7 +15,7 @@ struct RowEndsCase {
   CodesLayout layout;
   int x = 0, pixels = 0;
 
-  RowEnds ends() const { return {layout.width - x, layout.width, int64_t{2} * layout.border * layout.stride}; }
+  RowEnds ends() const { return layout.row_ends(x); }
   int64_t first_codes() const { return layout.pixel(0, x); }  // elements
   // f(first pixel of the piece, its pixels, the element offset of its codes) for each row piece.
   template <class F>
