@@ -47,14 +47,14 @@ void add_export_command(CLI::App& app) {
   auto* c = app.add_subcommand("export", "a checkpoint as a packed integer model for `apot run`");
   auto model = std::make_shared<ModelFlags>();
   auto dataf = std::make_shared<DataFlags>();
-  auto checkpoint = std::make_shared<std::string>();
+  auto checkpoint = std::make_shared<CheckpointFlags>();
   auto out = std::make_shared<std::string>();
   auto input_range = std::make_shared<double>(0);
   auto frac_bits = std::make_shared<std::string>("auto");
   auto calibration_images = std::make_shared<size_t>(deploy::kCalibrationImages);
   model->add_to(*c);
   dataf->add_to(*c);
-  c->add_option("--checkpoint", *checkpoint, "a state_dict saved by apot train or torch.save")->required();
+  checkpoint->add_to(*c, "--checkpoint", "the weights to export");
   c->add_option("--out", *out, "the .apot file to write")->required();
   c->add_option("--input-range", *input_range,
                 "largest |input| the input quantiser represents (default: normalised pixels of the dataset)");
@@ -68,7 +68,7 @@ void add_export_command(CLI::App& app) {
   c->callback([=] {
     set_threads(model->threads);
     auto net = build_network(*model, dataf->dataset);
-    models::load_state_dict(*net, models::read_state_dict(*checkpoint), *checkpoint);
+    models::load_checkpoint(*net, checkpoint->path, checkpoint->key);
     deploy::ExportOptions options;
     if (*frac_bits == "auto") {
       deploy::Calibration calibration;

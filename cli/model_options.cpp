@@ -46,6 +46,15 @@ qat::QuantConfig ModelFlags::quant_config(int weight_bits, int activation_bits) 
   return c;
 }
 
+void CheckpointFlags::add_to(CLI::App& c, const std::string& flag, const std::string& help, bool required) {
+  auto* option = c.add_option(flag, path,
+                              help + ": any file torch.save writes (zip or legacy; a state_dict, a checkpoint dict, a whole model)");
+  if (required) option->required();
+  c.add_option("--checkpoint-key", key,
+               "the entry of a checkpoint dict that holds the weights (default: the dict itself when it holds tensors, "
+               "else 'state_dict', 'model_state_dict' or 'model')");
+}
+
 void DataFlags::add_to(CLI::App& c) {
   c.add_option("--dataset", dataset, "fashion-mnist | mnist | cifar10")->capture_default_str();
   c.add_option("--data-dir", data_dir, "where the dataset's files are (default: fashion-mnist's Debian package)");

@@ -26,6 +26,13 @@ struct ModelFlags {
   qat::QuantConfig quant_config(int weight_bits, int act_bits) const;
 };
 
+// A checkpoint to read (--checkpoint, or train's --init) and --checkpoint-key, the entry of a checkpoint dict
+// that holds the weights (default: the file's state_dict, found as models/torch_io.h says).
+struct CheckpointFlags {
+  std::string path, key;
+  void add_to(CLI::App& command, const std::string& flag, const std::string& help, bool required = true);
+};
+
 // Which dataset a command reads (or takes the input shape and normalisation from).
 struct DataFlags {
   std::string dataset = "fashion-mnist";

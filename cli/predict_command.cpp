@@ -11,12 +11,12 @@ namespace apot::cli {
 void add_predict_command(CLI::App& app) {
   auto* c = app.add_subcommand("predict", "logits of a checkpoint on an input tensor (torch.save files in and out)");
   auto model = std::make_shared<ModelFlags>();
-  auto checkpoint = std::make_shared<std::string>();
+  auto checkpoint = std::make_shared<CheckpointFlags>();
   auto input = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
   auto classes = std::make_shared<int64_t>(10);
   model->add_to(*c);
-  c->add_option("--checkpoint", *checkpoint, "a state_dict saved by apot train or torch.save")->required();
+  checkpoint->add_to(*c, "--checkpoint", "the weights");
   c->add_option("--input", *input, "N x C x H x W float tensor saved by torch.save")->required();
   c->add_option("--output", *output, "where to write the N x classes logits (torch.load opens it)")->required();
   c->add_option("--classes", *classes, "number of classes")->capture_default_str();
@@ -33,7 +33,7 @@ void add_predict_command(CLI::App& app) {
     options.num_classes = *classes;
     options.quant = model->quant_config();
     auto net = models::make_network(model->arch, options);
-    models::load_state_dict(*net, models::read_state_dict(*checkpoint), *checkpoint);
+    models::load_checkpoint(*net, checkpoint->path, checkpoint->key);
     net->eval();
     torch::NoGradGuard no_grad;
     const torch::Tensor logits = net->forward(x.to(torch::kFloat));

@@ -36,7 +36,9 @@ void add_train_command(CLI::App& app) {
                  "training augmentation: default (the dataset's: crop4+flip for cifar10, none for the MNISTs), none, "
                  "or cropP and flip joined by +, e.g. crop2+flip")
       ->capture_default_str();
-  c->add_option("--init", o->init_checkpoint, "start from this checkpoint (progressive initialisation 32 -> 5 -> 4 -> 3 -> 2)");
+  c->add_option("--init", o->init_checkpoint,
+                 "start from this checkpoint (progressive initialisation 32 -> 5 -> 4 -> 3 -> 2): any file torch.save writes");
+  c->add_option("--checkpoint-key", o->init_checkpoint_key, "the entry of an --init checkpoint dict that holds the weights");
   c->add_flag("--fit-thresholds", o->fit_thresholds,
               "before training, set the learned thresholds to their QEM values (Eq. 14) for this bit width: weights from "
               "the weights, activations on the first " + std::to_string(train::kCalibrationImages) +
@@ -99,16 +101,16 @@ void add_eval_command(CLI::App& app) {
   auto* c = app.add_subcommand("eval", "test accuracy of a checkpoint");
   auto model = std::make_shared<ModelFlags>();
   auto dataf = std::make_shared<DataFlags>();
-  auto checkpoint = std::make_shared<std::string>();
+  auto checkpoint = std::make_shared<CheckpointFlags>();
   auto limit = std::make_shared<size_t>(0);
   model->add_to(*c);
   dataf->add_to(*c);
-  c->add_option("--checkpoint", *checkpoint, "a state_dict saved by apot train or torch.save")->required();
+  checkpoint->add_to(*c, "--checkpoint", "the weights");
   c->add_option("--test-limit", *limit, "use only the first N test images");
   c->callback([=] {
     set_threads(model->threads);
     auto net = build_network(*model, dataf->dataset, 0);
-    models::load_state_dict(*net, models::read_state_dict(*checkpoint), *checkpoint);
+    models::load_checkpoint(*net, checkpoint->path, checkpoint->key);
     data::ImageSet test = data::load_dataset(dataf->dataset, dataf->data_dir, /*train=*/false);
     if (*limit) test = data::subset(test, 0, *limit);
     const train::EvalResult r = train::evaluate(*net, test, data::default_normalization(dataf->dataset));

@@ -38,7 +38,7 @@ torch::Tensor on_input_grid(const torch::Tensor& x, double scale) {
 void add_verify_command(CLI::App& app) {
   auto* c = app.add_subcommand("verify", "the fake-quant network against the integer engine on the same data");
   auto flags = std::make_shared<ModelFlags>();
-  auto checkpoint = std::make_shared<std::string>();
+  auto checkpoint = std::make_shared<CheckpointFlags>();
   auto model_path = std::make_shared<std::string>();
   auto input = std::make_shared<std::string>();
   auto reference = std::make_shared<std::string>();
@@ -46,7 +46,7 @@ void add_verify_command(CLI::App& app) {
   auto limit = std::make_shared<size_t>(0);
   auto batch = std::make_shared<int64_t>(100);
   flags->add_to(*c);
-  c->add_option("--checkpoint", *checkpoint, "the state_dict the model was exported from")->required();
+  checkpoint->add_to(*c, "--checkpoint", "the weights the model was exported from");
   c->add_option("--model", *model_path, "the .apot file apot export wrote")->required();
   c->add_option("--input", *input, "a tensor file (torch.save) to compare on, instead of a dataset");
   c->add_option("--reference", *reference, "logits saved elsewhere for --input (torch.save), e.g. the reference implementation's");
@@ -61,7 +61,7 @@ void add_verify_command(CLI::App& app) {
     options.num_classes = model.num_classes;
     options.quant = flags->quant_config();
     auto net = models::make_network(flags->arch, options);
-    models::load_state_dict(*net, models::read_state_dict(*checkpoint), *checkpoint);
+    models::load_checkpoint(*net, checkpoint->path, checkpoint->key);
     net->eval();
     torch::NoGradGuard no_grad;
     deploy::EngineOptions engine_options;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -56,6 +57,12 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("open", path);
+  // A directory opens as a stream that reads nothing: say what it is instead of handing back no bytes.
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    errno = EISDIR;
+    fail("read", path);
+  }
   std::ostringstream data;
   data << in.rdbuf();
   if (in.bad()) fail("read", path);

@@ -1,50 +1,59 @@
 #include "models/torch_io.h"
 
+#include <cstring>
+#include <map>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/atomic_file.h"
+#include "models/torch_file/state_dict_select.h"
 
 namespace apot::models {
 
 namespace {
 
-std::string first_line(const std::string& message) { return message.substr(0, message.find('\n')); }
+namespace tf = torch_file;
 
-c10::IValue load_pickle(const std::string& path) {
-  const std::string bytes = read_file(path);
-  if (bytes.size() < 4 || bytes.compare(0, 2, "PK") != 0) {
-    throw std::runtime_error(fmt::format(
-        "'{}' is not a PyTorch zip file (torch.save since PyTorch 1.6 writes one; legacy files: load and save "
-        "again without _use_new_zipfile_serialization=False)", path));
+torch::ScalarType scalar_type(tf::DType dtype) {
+  switch (dtype) {
+    case tf::DType::Float64: return torch::kDouble;
+    case tf::DType::Float32: return torch::kFloat;
+    case tf::DType::Float16: return torch::kHalf;
+    case tf::DType::BFloat16: return torch::kBFloat16;
+    case tf::DType::Int64: return torch::kLong;
+    case tf::DType::Int32: return torch::kInt;
+    case tf::DType::Int16: return torch::kShort;
+    case tf::DType::Int8: return torch::kChar;
+    case tf::DType::UInt8: return torch::kByte;
+    case tf::DType::Bool: return torch::kBool;
+    case tf::DType::Complex64: case tf::DType::Complex128: break;
   }
-  try {
-    return torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
-  } catch (const c10::Error& e) {
-    throw std::runtime_error(fmt::format("cannot read '{}': {}", path, first_line(e.what_without_backtrace())));
-  }
+  throw std::logic_error("torch_io: a dtype without a LibTorch type");
 }
 
-void flatten_into(const c10::IValue& value, const std::string& path, StateDict* out) {
-  if (!value.isGenericDict()) {
-    throw std::runtime_error(fmt::format("'{}' holds a {}, not a state_dict (a dict of tensors)", path, value.tagKind()));
+// Copies one tensor of the file out, floating types as float32; counts the conversions by dtype.
+torch::Tensor to_torch(const tf::TorchFile& file, const tf::Tensor& t, const std::string& name, std::map<std::string, int>* converted) {
+  const tf::DTypeTraits& traits = tf::traits(file.dtype(t));
+  if (traits.complex) {
+    throw std::runtime_error(fmt::format("'{}': tensor '{}' has dtype {}, which apot does not read", file.name(), name, traits.name));
   }
-  const auto dict = value.toGenericDict();
-  for (const auto& entry : dict) {
-    if (entry.key().isString() && entry.key().toStringRef() == "state_dict" && entry.value().isGenericDict()) {
-      return flatten_into(entry.value(), path, out);  // a checkpoint wrapping the state_dict
-    }
+  torch::Tensor out = torch::empty(t.sizes, torch::TensorOptions().dtype(scalar_type(traits.dtype)));
+  const std::string bytes = file.contiguous_bytes(t);
+  std::memcpy(out.data_ptr(), bytes.data(), bytes.size());
+  if (traits.floating && traits.dtype != tf::DType::Float32) {
+    ++(*converted)[traits.name];
+    out = out.to(torch::kFloat);
   }
-  for (const auto& entry : dict) {
-    if (!entry.key().isString()) throw std::runtime_error(fmt::format("'{}' has a key that is not a string", path));
-    std::string name = entry.key().toStringRef();
-    if (!entry.value().isTensor()) {
-      throw std::runtime_error(fmt::format("'{}': entry '{}' is a {}, not a tensor", path, name, entry.value().tagKind()));
-    }
-    if (name.rfind("module.", 0) == 0) name = name.substr(7);
-    out->emplace_back(std::move(name), entry.value().toTensor());
-  }
+  return out;
+}
+
+void note_conversions(const tf::TorchFile& file, const std::map<std::string, int>& converted, std::vector<std::string>* notes) {
+  if (converted.empty() || !notes) return;
+  std::vector<std::string> counts;
+  for (const auto& [dtype, n] : converted) counts.push_back(fmt::format("{} {}", n, dtype));
+  notes->push_back(fmt::format("'{}': converted {} tensors to float32", file.name(), fmt::join(counts, " and ")));
 }
 
 void save_pickle(const c10::IValue& value, const std::string& path) {
@@ -54,9 +63,14 @@ void save_pickle(const c10::IValue& value, const std::string& path) {
 
 }  // namespace
 
-StateDict read_state_dict(const std::string& path) {
+StateDict read_state_dict(const std::string& path, const std::string& key, std::vector<std::string>* notes) {
+  const tf::TorchFile file = tf::TorchFile::read(path);
+  tf::StateDictSelection selection = tf::select_state_dict(file, key);
   StateDict state;
-  flatten_into(load_pickle(path), path, &state);
+  std::map<std::string, int> converted;
+  for (const auto& [name, tensor] : selection.tensors) state.emplace_back(name, to_torch(file, *tensor, name, &converted));
+  if (notes) notes->insert(notes->end(), selection.notes.begin(), selection.notes.end());
+  note_conversions(file, converted, notes);
   return state;
 }
 
@@ -67,9 +81,13 @@ void write_state_dict(const StateDict& state, const std::string& path) {
 }
 
 torch::Tensor read_tensor(const std::string& path) {
-  const c10::IValue value = load_pickle(path);
-  if (!value.isTensor()) throw std::runtime_error(fmt::format("'{}' holds a {}, not a tensor", path, value.tagKind()));
-  return value.toTensor();
+  const tf::TorchFile file = tf::TorchFile::read(path);
+  const tf::Object& root = *file.root();
+  if (root.kind != tf::Object::Kind::Tensor) {
+    throw std::runtime_error(fmt::format("'{}' holds {}, not a tensor", path, tf::describe(root)));
+  }
+  std::map<std::string, int> converted;
+  return to_torch(file, file.tensor(root), "the tensor", &converted);
 }
 
 void write_tensor(const torch::Tensor& tensor, const std::string& path) { save_pickle(tensor.detach().contiguous(), path); }

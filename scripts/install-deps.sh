@@ -7,6 +7,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   libtorch-dev libgloo-dev libopenblas-dev libdnnl-dev
   gnuplot-nox dataset-fashion-mnist
+  python3-torch
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -172,10 +172,12 @@ EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data:
   return r;
 }
 
-std::vector<std::string> load_initialisation(models::Network& net, const std::string& checkpoint) {
+std::vector<std::string> load_initialisation(models::Network& net, const std::string& checkpoint, const std::string& key) {
   // Weights (and thresholds, where the checkpoint has them) first, then the quantisers' derived state
   // from those weights, then the checkpoint's thresholds again over the derived ones.
-  const models::StateDict init = models::read_state_dict(checkpoint);
+  std::vector<std::string> notes;
+  const models::StateDict init = models::read_state_dict(checkpoint, key, &notes);
+  models::print_notes(notes);
   const auto missing = models::load_state_dict(net, init, checkpoint, models::MissingEntries::AllowQuantizerState);
   if (!missing.empty()) {
     net.init_quantizers();
@@ -249,7 +251,7 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
   const std::string metrics_path = o.out_dir + "/metrics.csv";
 
   if (!o.init_checkpoint.empty()) {
-    const auto missing = load_initialisation(net, o.init_checkpoint);
+    const auto missing = load_initialisation(net, o.init_checkpoint, o.init_checkpoint_key);
     say(missing.empty() ? fmt::format("initialised from {}", o.init_checkpoint)
                         : fmt::format("initialised from {} ({} quantiser entries derived from its weights)",
                                       o.init_checkpoint, missing.size()));

@@ -39,6 +39,7 @@ struct TrainOptions {
   double alpha_weight_decay = 1e-4;
   std::string augment = "default"; // data::parse_augmentation's spec: the dataset's, none, crop4+flip, ...
   std::string init_checkpoint;     // progressive initialisation: weights of a higher precision
+  std::string init_checkpoint_key; // its checkpoint dict's entry ("": models/torch_io.h's choice)
   bool fit_thresholds = false;     // before training (not on resume): learned thresholds set to their QEM
                                    // values on the first kCalibrationImages training images
                                    // (models::Network::fit_thresholds); for --init from another bit width
@@ -83,7 +84,7 @@ EvalResult evaluate(models::Network& net, const data::ImageSet& set, const data:
 // `net`; what the network has and the checkpoint lacks (thresholds, Lloyd levels) the quantisers derive
 // from the loaded weights. Returns the names of those entries. Other differences are errors naming the
 // entry (models/state_dict.h).
-std::vector<std::string> load_initialisation(models::Network& net, const std::string& checkpoint);
+std::vector<std::string> load_initialisation(models::Network& net, const std::string& checkpoint, const std::string& key = "");
 
 // Per-layer learned thresholds, for summaries: name -> values.
 std::vector<std::pair<std::string, std::vector<float>>> learned_alphas(models::Network& net);
