@@ -30,7 +30,8 @@ struct FileCloser {
 
 struct ByteStream::Impl {
   std::string path;
-  std::unique_ptr<std::FILE, FileCloser> file;
+  std::unique_ptr<std::FILE, FileCloser> file;  // null for bytes in memory
+  std::string_view memory;       // bytes in memory not yet moved to `input`
   bool gzip = false;
   bool done = false;             // every byte of the data has been delivered
   int lookahead = -1;            // a byte at_end() took from the data; read() delivers it first
@@ -50,14 +51,37 @@ struct ByteStream::Impl {
     std::memmove(input.data(), next, available);
     next = input.data();
     while (available < count) {
-      const size_t n = std::fread(input.data() + available, 1, input.size() - available, file.get());
-      if (n == 0) {
-        if (std::ferror(file.get())) fail(path, fmt::format("read error: {}", std::strerror(errno)));
-        return false;
-      }
+      const size_t n = pull(input.data() + available, input.size() - available);
+      if (n == 0) return false;
       available += n;
     }
     return true;
+  }
+
+  // Up to `max` more bytes of the source; 0 at its end. Memory goes through `input` like a file does, so
+  // both take the same path through the reader.
+  size_t pull(uint8_t* to, size_t max) {
+    if (!file) {
+      const size_t n = std::min(max, memory.size());
+      if (n > 0) std::memcpy(to, memory.data(), n);
+      memory.remove_prefix(n);
+      return n;
+    }
+    const size_t n = std::fread(to, 1, max, file.get());
+    if (n == 0 && std::ferror(file.get())) fail(path, fmt::format("read error: {}", std::strerror(errno)));
+    return n;
+  }
+
+  // Sets the gzip flag from the first two bytes, after the source is attached.
+  void start() {
+    input.resize(kInputBytes);
+    next = input.data();
+    if (fill(2) && next[0] == 0x1f && next[1] == 0x8b) {
+      gzip = true;
+      // 16 + MAX_WBITS: expect a gzip header and trailer, and check the trailer's CRC-32 and length.
+      if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) fail(path, "cannot initialise zlib");
+      inflating = true;
+    }
   }
 
   size_t read_raw(size_t count, std::vector<uint8_t>& out) {
@@ -125,14 +149,13 @@ ByteStream::ByteStream(const std::string& path) : impl_(std::make_unique<Impl>()
   errno = 0;
   s.file.reset(std::fopen(path.c_str(), "rb"));
   if (!s.file) fail(path, fmt::format("cannot open: {}", std::strerror(errno)));
-  s.input.resize(kInputBytes);
-  s.next = s.input.data();
-  if (s.fill(2) && s.next[0] == 0x1f && s.next[1] == 0x8b) {
-    s.gzip = true;
-    // 16 + MAX_WBITS: expect a gzip header and trailer, and check the trailer's CRC-32 and length.
-    if (inflateInit2(&s.zs, 16 + MAX_WBITS) != Z_OK) fail(path, "cannot initialise zlib");
-    s.inflating = true;
-  }
+  s.start();
+}
+
+ByteStream::ByteStream(std::string_view bytes, const std::string& name) : impl_(std::make_unique<Impl>()) {
+  impl_->path = name;
+  impl_->memory = bytes;
+  impl_->start();
 }
 
 ByteStream::~ByteStream() = default;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace apot::data {
@@ -17,6 +18,9 @@ namespace apot::data {
 class ByteStream {
  public:
   explicit ByteStream(const std::string& path);
+  // The same over bytes in memory, which are not copied and must outlive the stream; `name` stands for
+  // the path in messages.
+  ByteStream(std::string_view bytes, const std::string& name);
   ~ByteStream();
   ByteStream(const ByteStream&) = delete;
   ByteStream& operator=(const ByteStream&) = delete;

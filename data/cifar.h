@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "data/byte_stream.h"
 #include "data/dataset.h"
 
 namespace apot::data {
@@ -14,5 +15,8 @@ namespace apot::data {
 // Throws std::runtime_error naming the file and the problem: missing file, a size that is not a positive
 // multiple of 3073, a label above 9.
 ImageSet read_cifar10(const std::vector<std::string>& files);
+
+// The records of one open stream, e.g. over bytes in memory, with the same checks.
+ImageSet read_cifar10(ByteStream& in);
 
 }  // namespace apot::data

@@ -77,19 +77,28 @@ std::vector<uint8_t> read_payload(ByteStream& in, uint64_t bytes, const std::str
   return payload;
 }
 
-}  // namespace
-
-ImageSet read_idx(const std::string& images_path, const std::string& labels_path, int num_classes) {
+void check_num_classes(int num_classes) {
   if (num_classes < 1 || num_classes > 256) {
     throw std::invalid_argument(fmt::format("read_idx: num_classes = {}, expected 1..256", num_classes));
   }
+}
+
+}  // namespace
+
+ImageSet read_idx(const std::string& images_path, const std::string& labels_path, int num_classes) {
+  check_num_classes(num_classes);
   ByteStream images(images_path);
-  const std::vector<uint32_t> dims = read_header(images, 3, "uint8 images [N, rows, cols]");
   ByteStream labels(labels_path);
+  return read_idx(images, labels, num_classes);
+}
+
+ImageSet read_idx(ByteStream& images, ByteStream& labels, int num_classes) {
+  check_num_classes(num_classes);
+  const std::vector<uint32_t> dims = read_header(images, 3, "uint8 images [N, rows, cols]");
   const uint32_t count = read_header(labels, 1, "uint8 labels [N]")[0];
   if (dims[0] != count) {
     throw std::runtime_error(fmt::format("count mismatch: {} holds {} images but {} holds {} labels",
-                                         images_path, dims[0], labels_path, count));
+                                         images.path(), dims[0], labels.path(), count));
   }
   if (dims[1] == 0 || dims[2] == 0 || dims[1] > INT_MAX || dims[2] > INT_MAX) {
     fail(images, fmt::format("image size {} x {} is impossible", dims[1], dims[2]));

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "data/byte_stream.h"
 #include "data/dataset.h"
 
 namespace apot::data {
@@ -14,5 +15,8 @@ namespace apot::data {
 // a label >= num_classes, a corrupted gzip stream. A corrupt header cannot cause a large allocation: the
 // payload is read in chunks and checked against the header's claim as it arrives.
 ImageSet read_idx(const std::string& images_path, const std::string& labels_path, int num_classes = 10);
+
+// The same from two open streams, e.g. over bytes in memory.
+ImageSet read_idx(ByteStream& images, ByteStream& labels, int num_classes = 10);
 
 }  // namespace apot::data

@@ -3,11 +3,13 @@
 # seeds a corpus and fuzzes for the given time. Outside the CMake build: CI uses g++.
 #
 # usage: fuzz/build_and_run.sh TARGET [SECONDS=60] [WORK_DIR=build-fuzz/TARGET] [extra libFuzzer flags...]
-#   TARGET: model_file (the .apot loader) | torch_file (the torch.save reader)
+#   TARGET: model_file (the .apot loader) | torch_file (the torch.save reader) | idx (MNIST's IDX files)
+#           | cifar (CIFAR-10 binary batches) | idx (MNIST's IDX files)
+#           | cifar (CIFAR-10 binary batches)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-target=${1:?usage: fuzz/build_and_run.sh model_file|torch_file [SECONDS] [WORK_DIR] [libFuzzer flags]}
+target=${1:?usage: fuzz/build_and_run.sh model_file|torch_file|idx|cifar [SECONDS] [WORK_DIR] [libFuzzer flags]}
 seconds=${2:-60}
 work=${3:-$root/build-fuzz/$target}
 shift $(( $# < 3 ? $# : 3 ))
@@ -47,7 +49,60 @@ for name in os.listdir(src):
                     open(os.path.join(dst, name + ".pkl"), "wb").write(z.read(entry))
 PY
     ;;
-  *) echo "unknown target '$target' (model_file or torch_file)" >&2; exit 2 ;;
+  idx)
+    sources=(data/byte_stream.cpp data/idx.cpp)
+    libs=(-lfmt -lz)
+    # Deflate expands at most about 1000-fold, so a 16 KB input reads as at most some 16 MB, all the reader
+    # may then hold.
+    options=(-max_len=16384 -malloc_limit_mb=64)
+    # Seeds: the first images of the real Fashion-MNIST test set with their headers fixed, raw and gzip
+    # (as the download ships it, with a file name in the gzip header), in the target's input layout.
+    /usr/bin/python3 - /usr/share/datasets/fashion-mnist "$work/seeds" <<'PY'
+import gzip, io, os, struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+images = gzip.open(os.path.join(src, "t10k-images-idx3-ubyte.gz")).read()
+labels = gzip.open(os.path.join(src, "t10k-labels-idx1-ubyte.gz")).read()
+def pack(content, name):
+    out = io.BytesIO()
+    with gzip.GzipFile(filename=name, mode="wb", fileobj=out, mtime=0) as z:
+        z.write(content)
+    return out.getvalue()
+def seed(name, count, gzip_images, gzip_labels):
+    i = struct.pack(">IIII", 0x803, count, 28, 28) + images[16:16 + count * 784]
+    l = struct.pack(">II", 0x801, count) + labels[8:8 + count]
+    if gzip_images: i = pack(i, "t10k-images-idx3-ubyte")
+    if gzip_labels: l = pack(l, "t10k-labels-idx1-ubyte")
+    open(os.path.join(dst, name), "wb").write(struct.pack(">H", len(l)) + l + i)
+seed("raw-3", 3, False, False)
+seed("raw-0", 0, False, False)
+seed("gzip-3", 3, True, True)
+seed("gzip-10", 10, True, True)
+seed("mixed-2", 2, False, True)
+PY
+    ;;
+  cifar)
+    sources=(data/byte_stream.cpp data/cifar.cpp)
+    libs=(-lfmt -lz)
+    # As for idx: the reader holds the inflated file, at most some 16 MB.
+    options=(-max_len=16384 -malloc_limit_mb=64)
+    # Seeds: tiny batches of 3073-byte records (a label, then the red, green and blue 32 x 32 planes), raw,
+    # gzip, and gzip as two members.
+    /usr/bin/python3 - "$work/seeds" <<'PY'
+import gzip, os, sys
+dst = sys.argv[1]
+def records(labels):
+    return b"".join(bytes([l]) + bytes((r * 7 + i * 13 + (i >> 10) * 5) & 255 for i in range(3072))
+                    for r, l in enumerate(labels))
+def write(name, content):
+    open(os.path.join(dst, name), "wb").write(content)
+write("raw-1", records([3]))
+write("raw-2", records([9, 0]))
+write("gzip-2", gzip.compress(records([1, 8]), mtime=0))
+two = records([4, 5])
+write("gzip-members", gzip.compress(two[:2000], mtime=0) + gzip.compress(two[2000:], mtime=0))
+PY
+    ;;
+  *) echo "unknown target '$target' (model_file, torch_file, idx or cifar)" >&2; exit 2 ;;
 esac
 
 clang++ "${flags[@]}" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
