@@ -1,4 +1,4 @@
-// Per layer: the integer engine's fastest convolution against oneDNN's int8 convolution (issue 4).
+// Per layer: the integer engine's fastest convolution against oneDNN's int8 convolution.
 // APoT: the convolution on 4-bit APoT codes and weights, exactly as deploy::Engine runs it (its per-op
 // time), with the epilogue of its role in the network:
 // - "codes out": requantisation, ReLU and the next layer's activation quantiser fused in: 4-bit codes in,

@@ -1,5 +1,5 @@
 // Projection throughput beside a plain copy of the same 16M floats, single thread, in one run.
-// Target (Foundation issue): 4-bit APoT projection >= 50% of the copy rate.
+// Target: 4-bit APoT projection >= 50% of the copy rate.
 #include <cstring>
 #include <random>
 #include <vector>

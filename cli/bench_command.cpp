@@ -1,7 +1,7 @@
 // `apot bench train-step`: training steps of several precisions timed side by side in one process,
 // printed as ratios to full precision (a machine's noise affects them alike).
 // `apot bench engine`: images/s of the integer engine against LibTorch's fp32 eval of the same
-// architecture, interleaved in one process (issue 4's end-to-end target).
+// architecture, interleaved in one process so that the machine's noise affects both alike.
 #include <algorithm>
 #include <chrono>
 #include <sstream>

@@ -1,4 +1,4 @@
-// `apot study` (issue 5): the whole study in one command, resumable: the rows of study/plan.h trained,
+// `apot study`: the whole study in one command, resumable: the rows of study/plan.h trained,
 // exported and measured, the figures drawn with gnuplot, and a Markdown report.
 #include <cstdio>
 
@@ -36,7 +36,7 @@ void print_plan(const study::StudyPlan& plan) {
 }  // namespace
 
 void add_study_command(CLI::App& app) {
-  auto* c = app.add_subcommand("study", "the whole study of issue 5: training, integer engine, cost, figures, report (resumable)");
+  auto* c = app.add_subcommand("study", "the whole study: training, integer engine, cost, figures, report (resumable)");
   auto o = std::make_shared<study::StudyOptions>();
   auto only = std::make_shared<std::vector<std::string>>();
   auto plan_only = std::make_shared<bool>(false);

@@ -1,4 +1,4 @@
-// The integer inference engine (issue 4): runs an IntegerModel (deploy/integer_model.h) on float images
+// The integer inference engine: runs an IntegerModel (deploy/integer_model.h) on float images
 // and returns the logits. Between the input quantiser and the logits' dequantisation all arithmetic is
 // integer: convolutions multiply level codes' exact integer forms (or shift-add their APoT terms, the
 // paper's Fig. 3, with the reference kernel) into int32, requantise with per-channel fixed point, and

@@ -1,7 +1,7 @@
 // The integer model: what `apot export` produces, the .apot file stores and the integer engine runs.
 //
 // A straight-line program over numbered buffers. Between the input quantiser and the logits everything
-// is integer (issue 4): activations are the exact integer form of their levels (core/codec: level * 2^shift
+// is integer: activations are the exact integer form of their levels (core/codec: level * 2^shift
 // / gamma), weights are level codes, convolutions accumulate in int32, and batch norm, the scales of
 // weights and activations are folded into per-channel fixed-point requantisation. The one float step at
 // each end is the input quantiser and the logits' dequantisation.

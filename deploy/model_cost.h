@@ -1,4 +1,4 @@
-// The shift-adds an exported model's own weights need (issue 4, beyond the paper's worst case): every
+// The shift-adds an exported model's own weights need (beyond the paper's worst case): every
 // nonzero additive term of a weight's level is one shift and one add per output position (Fig. 3), so
 // zero weights and zero terms cost nothing.
 #pragma once

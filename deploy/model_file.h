@@ -1,4 +1,4 @@
-// The .apot model file (issue 4, "Export"): an IntegerModel on disk, byte layout in docs/model-format.md.
+// The .apot model file: an IntegerModel on disk, byte layout in docs/model-format.md.
 // A fixed header (magic, format version, payload length, CRC-32 of the payload), then the payload: the
 // metadata as a JSON object, then the ops in little-endian binary with weights packed at their level
 // set's bit-width, so a b-bit model takes little more than b bits per weight.

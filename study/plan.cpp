@@ -31,7 +31,7 @@ constexpr double kEvalShareOfTrain = 1.0 / 3;
 // The budget recipe's epochs: 20 full-precision epochs (1500 s), then 3 for each quantised row: 13 rows
 // at 2 to 4 bits (4095 s) and 4 at 5 bits (1800 s). With the test passes that is about 2.1 h of the
 // 2.5 h, the rest left for a machine that is not entirely ours. Full precision from scratch needs the
-// most epochs (20 to approach the 94 %; docs/study/report.md has what they reach); the quantised rows
+// most epochs (20 to approach the 94 % target; docs/study/report.md has what they reach); the quantised rows
 // start from a trained network (progressive initialisation) and converge in a few.
 constexpr EpochBudget kBudget{/*fp=*/20, /*quant=*/3, kFpEpochSeconds, kQuantEpochSeconds, kWideActEpochSeconds,
                               /*budget_seconds=*/2.5 * 3600};

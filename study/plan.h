@@ -1,4 +1,4 @@
-// The study of issue 5 as a list of rows: which networks are trained, from which row each starts
+// The study as a list of rows: which networks are trained, from which row each starts
 // (progressive initialisation, paper section 4 and Appendix C.2: 32 -> 5 -> 4 -> 3 -> 2 bits), and with
 // which hyper-parameters. Plain data, no LibTorch: the runner (study/runner.h) trains what it says.
 //
@@ -65,13 +65,13 @@ struct StudyOptions {
   uint64_t seed = 0;
 };
 
-// Quick mode (issue 5: "a data subset, one short epoch"): sizes and epochs it forces.
+// Quick mode (a data subset, one short epoch: it checks the pipeline): sizes and epochs it forces.
 inline constexpr size_t kQuickTrainImages = 2000;
 inline constexpr size_t kQuickTestImages = 500;
 
 // The budget recipe's epoch counts, and what they were chosen from: full-epoch times measured on the
-// 2-core machine (ResNet-20, all 60000 Fashion-MNIST images, batch 128, 2 threads) and the issue's
-// 2.5 hours.
+// 2-core machine (ResNet-20, all 60000 Fashion-MNIST images, batch 128, 2 threads) and the study's
+// budget of 2.5 hours.
 struct EpochBudget {
   int fp = 0, quant = 0;
   double fp_epoch_seconds = 0, quant_epoch_seconds = 0;

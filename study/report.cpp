@@ -91,7 +91,7 @@ std::string budget_text(const StudyPlan& plan) {
     const std::string chosen =
         defaults ? "Chosen" : fmt::format("Set by the command; the recipe's own {} and {} epochs are chosen", b.fp, b.quant);
     text = fmt::format(
-        "Recipe {}: {}. {} so that the whole study fits the issue's {:.1f} hours on the 2-core machine: a full epoch "
+        "Recipe {}: {}. {} so that the whole study fits in {:.1f} hours on the 2-core machine: a full epoch "
         "over the 60000 Fashion-MNIST images takes about {:.0f} s at full precision, {:.0f} s quantised at 2 to 4 bits and "
         "{:.0f} s at 5 bits (32 activation levels, a slower projection path; ResNet-20, batch 128, 2 threads). The "
         "quantised rows start from a trained network (progressive initialisation) and need few epochs; full precision "
@@ -168,7 +168,7 @@ std::string report_markdown(const ReportInput& in) {
         "says why. Results as data: [results.csv](results.csv), [results.json](results.json); each row's training log "
         "is rows/<row>/metrics.csv.\n\n";
 
-  md += "## Targets (issue 5, for the full study)\n\n| target | outcome | numbers |\n|---|---|---|\n";
+  md += "## Targets (for the full study)\n\n| target | outcome | numbers |\n|---|---|---|\n";
   for (const TargetCheck& t : check_targets(in.results)) {
     md += fmt::format("| {} | {} | {} |\n", cell(t.target), outcome_text(t.outcome), cell(t.detail));
   }

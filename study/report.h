@@ -1,5 +1,5 @@
 // The study's Markdown report (out/report.md): the rows as the paper's tables have them (accuracy,
-// model size, FixOPs; Tables 1-3), the issue's targets checked one by one, the figures, and how the
+// model size, FixOPs; Tables 1-3), the study's targets checked one by one, the figures, and how the
 // study was run. Plain C++, no LibTorch.
 #pragma once
 
@@ -12,7 +12,7 @@
 
 namespace apot::study {
 
-// One of issue 5's targets for the full study, checked on the fake-quant accuracies.
+// One of the study's targets for the full study, checked on the fake-quant accuracies.
 struct TargetCheck {
   enum class Outcome { Met, Missed, NotChecked };
   std::string target;  // e.g. "APoT within 0.3 points of full precision at 4 bits"

@@ -127,13 +127,13 @@ TEST(Export, TheEngineAgreesWithTheFakeQuantNetwork) {
     std::cout << bits << " bits: same top-1 on " << agreement.same_top1 << " of " << agreement.images
               << ", largest logit difference " << agreement.max_logit_diff << "\n";
     // Measured: 192, 192 and 189 of 192 at 2, 3 and 4 bits; 192, 191 and 172 with the finest input grid
-    // and 20 fraction bits before.
+    // and 20 fraction bits.
     EXPECT_GE(agreement.same_top1, 186) << bits << " bits";
     EXPECT_LT(agreement.max_logit_diff, 0.25 * agreement.max_abs_logit) << bits << " bits";
   }
 }
 
-// Issue 4: models exported with --reference-compat keep the reference's top-1.
+// Models exported with --reference-compat keep the reference's top-1.
 TEST(Export, ReferenceNetworksKeepTheirTop1InIntegers) {
   const torch::Tensor x = models::read_tensor(kReferenceDir + "input.pt");
   for (int bits : {2, 3, 4}) {

@@ -1,4 +1,4 @@
-// The study's plan: the rows the issue asks for, progressive initialisation order, recipes, --only.
+// The study's plan: every row it is to have, progressive initialisation order, recipes, --only.
 #include "study/plan.h"
 
 #include <set>
@@ -18,7 +18,7 @@ std::vector<std::string> names(const StudyPlan& plan) {
   return n;
 }
 
-TEST(StudyPlan, HasEveryRowOfTheIssueEachAfterTheRowItStartsFrom) {
+TEST(StudyPlan, HasEveryRowEachAfterTheRowItStartsFrom) {
   const StudyPlan plan = build_plan({});
   EXPECT_THAT(names(plan), ElementsAre("fp32", "apot5", "apot4", "apot3", "apot2", "uniform5", "uniform4", "uniform3", "uniform2",
                                        "pot5", "pot4", "pot3", "pot2", "lloyd5", "lloyd3", "apot3-no-rcf", "apot3-no-wn",
