@@ -67,8 +67,10 @@ void add_export_command(CLI::App& app) {
       ->capture_default_str();
   c->callback([=] {
     set_threads(model->threads);
-    auto net = build_network(*model, dataf->dataset);
-    models::load_checkpoint(*net, checkpoint->path, checkpoint->key);
+    const CheckpointNetwork loaded = read_checkpoint_network(*model, *checkpoint);
+    dataf->default_to(loaded.checkpoint.network);
+    const data::DatasetShape shape = data::dataset_shape(dataf->dataset);
+    auto net = loaded.build(shape.channels, shape.classes);
     deploy::ExportOptions options;
     if (*frac_bits == "auto") {
       deploy::Calibration calibration;

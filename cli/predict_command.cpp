@@ -19,7 +19,8 @@ void add_predict_command(CLI::App& app) {
   checkpoint->add_to(*c, "--checkpoint", "the weights");
   c->add_option("--input", *input, "N x C x H x W float tensor saved by torch.save")->required();
   c->add_option("--output", *output, "where to write the N x classes logits (torch.load opens it)")->required();
-  c->add_option("--classes", *classes, "number of classes")->capture_default_str();
+  auto* classes_option = c->add_option("--classes", *classes, "number of classes (default for a checkpoint apot wrote: its own)")
+                             ->capture_default_str();
   c->callback([=] {
     set_threads(model->threads);
     const torch::Tensor x = models::read_tensor(*input);
@@ -28,12 +29,9 @@ void add_predict_command(CLI::App& app) {
                                               *input, std::string(c10::toString(x.scalar_type())), x.dim()));
     }
     if (!torch::isfinite(x).all().item<bool>()) throw std::invalid_argument(fmt::format("{}: the input holds NaN or Inf", *input));
-    models::NetworkOptions options;
-    options.in_channels = x.size(1);
-    options.num_classes = *classes;
-    options.quant = model->quant_config();
-    auto net = models::make_network(model->arch, options);
-    models::load_checkpoint(*net, checkpoint->path, checkpoint->key);
+    const CheckpointNetwork loaded = read_checkpoint_network(*model, *checkpoint);
+    const auto& record = loaded.checkpoint.network;
+    auto net = loaded.build(x.size(1), record && classes_option->count() == 0 ? record->options.num_classes : *classes);
     net->eval();
     torch::NoGradGuard no_grad;
     const torch::Tensor logits = net->forward(x.to(torch::kFloat));

@@ -43,11 +43,13 @@ void add_train_command(CLI::App& app) {
               "before training, set the learned thresholds to their QEM values (Eq. 14) for this bit width: weights from "
               "the weights, activations on the first " + std::to_string(train::kCalibrationImages) +
                   " training images (for --init from another bit width)");
-  c->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint");
+  c->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint (the same flags; checked)");
+  c->add_flag("--overwrite", o->overwrite, "replace the run in --out (without it, a folder that holds a run is refused)");
   c->add_option("--seed", o->seed)->capture_default_str();
   c->add_option("--train-limit", o->train_limit, "use only the first N training images");
   c->add_option("--test-limit", o->test_limit, "use only the first N test images");
-  c->add_option("--out", o->out_dir, "output directory: model.pt, train_state.pt, metrics.csv, summary.json")->capture_default_str();
+  c->add_option("--out", o->out_dir, "output folder: model.pt (weights, what they are, and the state --resume needs), "
+                 "metrics.csv, summary.json")->capture_default_str();
   auto nproc = std::make_shared<int>(0);
   auto backend = std::make_shared<std::string>("gloo");
   auto timeout_s = std::make_shared<double>(std::chrono::duration<double>(train::kDefaultCollectiveTimeout).count());
@@ -109,8 +111,10 @@ void add_eval_command(CLI::App& app) {
   c->add_option("--test-limit", *limit, "use only the first N test images");
   c->callback([=] {
     set_threads(model->threads);
-    auto net = build_network(*model, dataf->dataset, 0);
-    models::load_checkpoint(*net, checkpoint->path, checkpoint->key);
+    const CheckpointNetwork loaded = read_checkpoint_network(*model, *checkpoint);
+    dataf->default_to(loaded.checkpoint.network);
+    const data::DatasetShape shape = data::dataset_shape(dataf->dataset);
+    auto net = loaded.build(shape.channels, shape.classes);
     data::ImageSet test = data::load_dataset(dataf->dataset, dataf->data_dir, /*train=*/false);
     if (*limit) test = data::subset(test, 0, *limit);
     const train::EvalResult r = train::evaluate(*net, test, data::default_normalization(dataf->dataset));

@@ -1,5 +1,5 @@
 // `apot verify`: the fake-quant network (LibTorch) and the integer engine on the same data; top-1
-// agreement and the largest logit difference (issue 4).
+// agreement and the largest logit difference.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -45,6 +45,7 @@ void add_verify_command(CLI::App& app) {
   auto dataf = std::make_shared<DataFlags>();
   auto limit = std::make_shared<size_t>(0);
   auto batch = std::make_shared<int64_t>(100);
+  auto min_agreement = std::make_shared<double>(100);
   flags->add_to(*c);
   checkpoint->add_to(*c, "--checkpoint", "the weights the model was exported from");
   c->add_option("--model", *model_path, "the .apot file apot export wrote")->required();
@@ -53,15 +54,22 @@ void add_verify_command(CLI::App& app) {
   dataf->add_to(*c);
   c->add_option("--limit", *limit, "use only the first N test images");
   c->add_option("--batch-size", *batch)->capture_default_str();
+  c->add_option("--min-agreement", *min_agreement,
+                "exit with status 1 when the engine and the fake-quant network on the engine's input agree on fewer than "
+                "this percentage of top-1s")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
   c->callback([=] {
     set_threads(flags->threads);
     const deploy::IntegerModel model = deploy::load_model(*model_path);
-    models::NetworkOptions options;
-    options.in_channels = model.in_channels;
-    options.num_classes = model.num_classes;
-    options.quant = flags->quant_config();
-    auto net = models::make_network(flags->arch, options);
-    models::load_checkpoint(*net, checkpoint->path, checkpoint->key);
+    const CheckpointNetwork loaded = read_checkpoint_network(*flags, *checkpoint);
+    if (loaded.arch != model.arch || loaded.quant.describe() != model.description) {
+      throw std::invalid_argument(fmt::format("'{}' was exported from {} {}, but the network to compare it with is {} {} ({}): "
+                                              "verify the checkpoint it was exported from, with the flags it was exported with",
+                                              *model_path, model.arch, model.description, loaded.arch, loaded.quant.describe(),
+                                              loaded.checkpoint.network ? "as " + checkpoint->path + " records" : "from the flags"));
+    }
+    auto net = loaded.build(model.in_channels, model.num_classes);
     net->eval();
     torch::NoGradGuard no_grad;
     deploy::EngineOptions engine_options;
@@ -88,10 +96,17 @@ void add_verify_command(CLI::App& app) {
       fake_vs_grid.add(fake.data(), grid.data(), n, classes, labels);
       return std::pair{fake, integer};
     };
+    // The second comparison is the one the engine answers for: the same input, integer arithmetic alone.
     auto report = [&] {
       print_agreement("fake-quant", "engine", fake_vs_engine);
       print_agreement("fake-quant on the engine's int16 input", "engine", grid_vs_engine);
       print_agreement("fake-quant", "fake-quant on the engine's int16 input", fake_vs_grid);
+    };
+    auto check_agreement = [&] {
+      if (grid_vs_engine.agreement_percent() < *min_agreement) {
+        throw std::runtime_error(fmt::format("the engine agrees with the fake-quant network on {:.2f}% of top-1s, below "
+                                             "--min-agreement {}%", grid_vs_engine.agreement_percent(), *min_agreement));
+      }
     };
     if (!input->empty()) {
       const torch::Tensor x = models::read_tensor(*input).to(torch::kFloat).contiguous();
@@ -113,11 +128,13 @@ void add_verify_command(CLI::App& app) {
         print_agreement("reference", "engine", ref_vs_engine);
         print_agreement("reference", "fake-quant", ref_vs_fake);
       }
+      check_agreement();
       return;
     }
     for_each_test_batch(model, dataf->dataset, dataf->data_dir, *limit, *batch,
                         [&](const float* x, const int64_t* labels, int64_t n) { compare(x, n, labels); });
     report();
+    check_agreement();
   });
 }
 

@@ -1,6 +1,8 @@
 #include "core/atomic_file.h"
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -19,6 +21,17 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::string& path) {
   throw std::runtime_error(fmt::format("cannot {} '{}': {}", what, path, std::strerror(errno)));
+}
+
+// Tests stop the process right after its Nth file is in place (APOT_TEST_EXIT_AFTER_WRITES=N, exit
+// status 86), to check that what any such moment leaves on disk can be resumed from.
+void count_write_for_tests() {
+  static const long limit = [] {
+    const char* value = std::getenv("APOT_TEST_EXIT_AFTER_WRITES");
+    return value ? std::atol(value) : 0L;
+  }();
+  static std::atomic<long> written{0};
+  if (limit > 0 && ++written == limit) std::_Exit(86);
 }
 
 }  // namespace
@@ -52,6 +65,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     errno = saved;
     fail("rename a temporary file to", path);
   }
+  count_write_for_tests();
 }
 
 std::string read_file(const std::string& path) {

@@ -32,14 +32,6 @@ std::string some_of(const std::vector<std::string>& names) {
 
 }  // namespace
 
-std::vector<std::string> load_checkpoint(torch::nn::Module& module, const std::string& path, const std::string& key,
-                                         MissingEntries missing) {
-  std::vector<std::string> notes;
-  const StateDict state = read_state_dict(path, key, &notes);
-  print_notes(notes);
-  return load_state_dict(module, state, path, missing);
-}
-
 void print_notes(const std::vector<std::string>& notes) {
   for (const std::string& note : notes) fmt::print(stderr, "note: {}\n", note);
 }

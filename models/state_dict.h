@@ -18,11 +18,7 @@ enum class MissingEntries {
   AllowQuantizerState,     // progressive initialisation: thresholds and Lloyd levels may be absent
 };
 
-// Reads a torch.save file's state_dict (read_state_dict: `key` chooses the entry of a checkpoint dict) and
-// loads it (load_state_dict), printing the reader's notes (what it chose, ignored or converted) on stderr.
-std::vector<std::string> load_checkpoint(torch::nn::Module& module, const std::string& path, const std::string& key = "",
-                                         MissingEntries missing = MissingEntries::Error);
-// Prints a reader's notes on stderr, one line each.
+// Prints a torch file reader's notes (what it chose, ignored or converted) on stderr, one line each.
 void print_notes(const std::vector<std::string>& notes);
 
 // Copies every entry into the module. Errors name `source`, the entry and the expected shape: missing,

@@ -61,24 +61,118 @@ void save_pickle(const c10::IValue& value, const std::string& path) {
   write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
 }
 
-}  // namespace
-
-StateDict read_state_dict(const std::string& path, const std::string& key, std::vector<std::string>* notes) {
-  const tf::TorchFile file = tf::TorchFile::read(path);
-  tf::StateDictSelection selection = tf::select_state_dict(file, key);
-  StateDict state;
-  std::map<std::string, int> converted;
-  for (const auto& [name, tensor] : selection.tensors) state.emplace_back(name, to_torch(file, *tensor, name, &converted));
-  if (notes) notes->insert(notes->end(), selection.notes.begin(), selection.notes.end());
-  note_conversions(file, converted, notes);
-  return state;
-}
-
-void write_state_dict(const StateDict& state, const std::string& path) {
+c10::Dict<std::string, torch::Tensor> tensor_dict(const StateDict& state) {
   c10::Dict<std::string, torch::Tensor> dict;
   for (const auto& [name, tensor] : state) dict.insert(name, tensor.detach().contiguous());
-  save_pickle(c10::IValue(dict), path);
+  return dict;
 }
+
+[[noreturn]] void bad_entry(const tf::TorchFile& file, const std::string& entry, const std::string& expected) {
+  throw std::runtime_error(fmt::format("'{}': entry '{}' is not {} (a damaged apot checkpoint?)", file.name(), entry, expected));
+}
+
+const tf::Object& dict_entry(const tf::TorchFile& file, const tf::Object& dict, const std::string& key, const std::string& where) {
+  const tf::Object* value = tf::find_entry(dict, key);
+  if (!value || value->kind != tf::Object::Kind::Dict) bad_entry(file, where + key, "a dict");
+  return *value;
+}
+
+std::optional<NetworkRecord> network_record(const tf::TorchFile& file) {
+  const tf::Object* apot = tf::find_entry(*file.root(), "apot");
+  if (!apot) return std::nullopt;
+  if (apot->kind != tf::Object::Kind::Dict) bad_entry(file, "apot", "a dict");
+  std::map<std::string, std::string> fields;
+  for (size_t i = 0; i + 1 < apot->items.size(); i += 2) {
+    const tf::Object& k = *apot->items[i];
+    const tf::Object& v = *apot->items[i + 1];
+    if (k.kind != tf::Object::Kind::String || v.kind != tf::Object::Kind::String) bad_entry(file, "apot", "a dict of strings");
+    fields[k.text] = v.text;
+  }
+  const std::string source = fmt::format("'{}'", file.name());
+  NetworkRecord r;
+  auto take = [&](const char* name) {
+    const auto it = fields.find(name);
+    if (it == fields.end()) throw std::runtime_error(fmt::format("{}: the recorded network has no '{}'", source, name));
+    return it->second;
+  };
+  r.arch = take("arch");
+  r.dataset = take("dataset");
+  try {
+    r.options.in_channels = std::stoll(take("in_channels"));
+    r.options.num_classes = std::stoll(take("num_classes"));
+  } catch (const std::logic_error&) {
+    throw std::runtime_error(fmt::format("{}: the recorded in_channels / num_classes are not numbers", source));
+  }
+  r.options.quant = qat::QuantConfig::from_record(fields, source);
+  return r;
+}
+
+std::optional<TrainState> train_state(const tf::TorchFile& file) {
+  const tf::Object* state = tf::find_entry(*file.root(), "train_state");
+  if (!state) return std::nullopt;
+  if (state->kind != tf::Object::Kind::Dict) bad_entry(file, "train_state", "a dict");
+  TrainState t;
+  const tf::Object* epoch = tf::find_entry(*state, "epoch");
+  const tf::Object* metrics = tf::find_entry(*state, "metrics");
+  if (!epoch || epoch->kind != tf::Object::Kind::Int || epoch->integer < 0) bad_entry(file, "train_state.epoch", "a count of epochs");
+  if (!metrics || metrics->kind != tf::Object::Kind::String) bad_entry(file, "train_state.metrics", "a string");
+  t.epoch = epoch->integer;
+  t.metrics_csv = metrics->text;
+  const tf::Object& momentum = dict_entry(file, *state, "momentum", "train_state.");
+  std::map<std::string, int> converted;
+  for (size_t i = 0; i + 1 < momentum.items.size(); i += 2) {
+    const tf::Object& k = *momentum.items[i];
+    const tf::Object& v = *momentum.items[i + 1];
+    if (k.kind != tf::Object::Kind::String || v.kind != tf::Object::Kind::Tensor) bad_entry(file, "train_state.momentum", "a dict of tensors");
+    t.momentum.emplace_back(k.text, to_torch(file, file.tensor(v), k.text, &converted));
+  }
+  return t;
+}
+
+}  // namespace
+
+Checkpoint read_checkpoint(const std::string& path, const std::string& key, std::vector<std::string>* notes) {
+  const tf::TorchFile file = tf::TorchFile::read(path);
+  const tf::StateDictSelection selection = tf::select_state_dict(file, key);
+  Checkpoint c;
+  std::map<std::string, int> converted;
+  for (const auto& [name, tensor] : selection.tensors) c.weights.emplace_back(name, to_torch(file, *tensor, name, &converted));
+  if (file.root()->kind == tf::Object::Kind::Dict) {
+    c.network = network_record(file);
+    c.train = train_state(file);
+  }
+  if (notes && !c.network) notes->insert(notes->end(), selection.notes.begin(), selection.notes.end());
+  note_conversions(file, converted, notes);
+  return c;
+}
+
+void write_checkpoint(const Checkpoint& c, const std::string& path) {
+  c10::impl::GenericDict top(c10::StringType::get(), c10::AnyType::get());
+  top.insert("state_dict", tensor_dict(c.weights));
+  if (c.network) {
+    c10::Dict<std::string, std::string> record;
+    for (const auto& [name, value] : c.network->options.quant.record()) record.insert(name, value);
+    record.insert("arch", c.network->arch);
+    record.insert("dataset", c.network->dataset);
+    record.insert("in_channels", std::to_string(c.network->options.in_channels));
+    record.insert("num_classes", std::to_string(c.network->options.num_classes));
+    top.insert("apot", record);
+  }
+  if (c.train) {
+    c10::impl::GenericDict train(c10::StringType::get(), c10::AnyType::get());
+    train.insert("epoch", c.train->epoch);
+    train.insert("momentum", tensor_dict(c.train->momentum));
+    train.insert("metrics", c.train->metrics_csv);
+    top.insert("train_state", train);
+  }
+  save_pickle(c10::IValue(top), path);
+}
+
+StateDict read_state_dict(const std::string& path, const std::string& key, std::vector<std::string>* notes) {
+  return read_checkpoint(path, key, notes).weights;
+}
+
+void write_state_dict(const StateDict& state, const std::string& path) { save_pickle(c10::IValue(tensor_dict(state)), path); }
 
 torch::Tensor read_tensor(const std::string& path) {
   const tf::TorchFile file = tf::TorchFile::read(path);

@@ -117,4 +117,88 @@ std::string QuantConfig::describe() const {
                      reference_compat ? " (reference-compatible)" : "");
 }
 
+std::map<std::string, std::string> QuantConfig::record() const {
+  return {{"weight_bits", std::to_string(weight_bits)},
+          {"act_bits", std::to_string(act_bits)},
+          {"scheme", std::string(apot::to_string(scheme))},
+          {"act_scheme", act_scheme_override ? std::string(apot::to_string(*act_scheme_override)) : ""},
+          {"k", std::to_string(k)},
+          {"weight_quantizer", std::string(to_string(weight_quantizer))},
+          {"act_quantizer", std::string(to_string(act_quantizer))},
+          {"weight_norm", weight_norm ? "1" : "0"},
+          {"per_channel", per_channel ? "1" : "0"},
+          {"reference_compat", reference_compat ? "1" : "0"}};
+}
+
+namespace {
+
+// One recorded field, parsed by `parse`; errors name the source and the field.
+template <typename Parse>
+auto field(const std::map<std::string, std::string>& record, const std::string& name, const std::string& source, Parse parse) {
+  const auto it = record.find(name);
+  if (it == record.end()) throw std::invalid_argument(fmt::format("{}: the recorded quantisation has no '{}'", source, name));
+  try {
+    return parse(it->second);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(fmt::format("{}: recorded {} '{}' is invalid: {}", source, name, it->second, e.what()));
+  }
+}
+
+int parse_int(const std::string& s) {
+  size_t used = 0;
+  const int v = std::stoi(s, &used);
+  if (used != s.size()) throw std::invalid_argument("not an integer");
+  return v;
+}
+
+bool parse_bool(const std::string& s) {
+  if (s != "0" && s != "1") throw std::invalid_argument("expected 0 or 1");
+  return s == "1";
+}
+
+template <typename Enum, size_t N>
+Enum parse_named(const std::string& s, const Enum (&values)[N]) {
+  for (Enum v : values) {
+    if (to_string(v) == s) return v;
+  }
+  throw std::invalid_argument("unknown name");
+}
+
+constexpr WeightQuantizer kWeightQuantizers[] = {WeightQuantizer::Rcf, WeightQuantizer::MaxAbs, WeightQuantizer::Sawb,
+                                                 WeightQuantizer::Dorefa, WeightQuantizer::Lsq};
+constexpr ActQuantizer kActQuantizers[] = {ActQuantizer::Rcf, ActQuantizer::Pact, ActQuantizer::Dorefa, ActQuantizer::Lsq};
+
+}  // namespace
+
+QuantConfig QuantConfig::from_record(const std::map<std::string, std::string>& r, const std::string& source) {
+  QuantConfig c;
+  c.weight_bits = field(r, "weight_bits", source, parse_int);
+  c.act_bits = field(r, "act_bits", source, parse_int);
+  c.scheme = field(r, "scheme", source, [](const std::string& s) { return parse_scheme(s); });
+  const std::string act_scheme = field(r, "act_scheme", source, [](const std::string& s) { return s; });
+  if (!act_scheme.empty()) c.act_scheme_override = field(r, "act_scheme", source, [](const std::string& s) { return parse_scheme(s); });
+  c.k = field(r, "k", source, parse_int);
+  c.weight_quantizer = field(r, "weight_quantizer", source, [](const std::string& s) { return parse_named(s, kWeightQuantizers); });
+  c.act_quantizer = field(r, "act_quantizer", source, [](const std::string& s) { return parse_named(s, kActQuantizers); });
+  c.weight_norm = field(r, "weight_norm", source, parse_bool);
+  c.per_channel = field(r, "per_channel", source, parse_bool);
+  c.reference_compat = field(r, "reference_compat", source, parse_bool);
+  try {
+    c.validate();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(fmt::format("{}: the recorded quantisation is invalid: {}", source, e.what()));
+  }
+  return c;
+}
+
+std::vector<std::array<std::string, 3>> QuantConfig::differences(const QuantConfig& other) const {
+  const auto mine = record(), theirs = other.record();
+  std::vector<std::array<std::string, 3>> out;
+  for (const auto& [name, value] : mine) {
+    const std::string& that = theirs.at(name);
+    if (value != that) out.push_back({name, value.empty() ? "(none)" : value, that.empty() ? "(none)" : that});
+  }
+  return out;
+}
+
 }  // namespace apot::qat

@@ -2,9 +2,12 @@
 // weights and of the activations (the paper's method and its baselines). Plain data, no LibTorch.
 #pragma once
 
+#include <array>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/levels.h"
 #include "core/project.h"
@@ -61,6 +64,13 @@ struct QuantConfig {
   // Throws std::invalid_argument naming the field for combinations that cannot work.
   void validate() const;
   std::string describe() const;
+
+  // What a checkpoint records of it, one field a string; from_record reads it back (errors name `source`
+  // and the field). Only the fields the command line sets: the rest keep their defaults.
+  std::map<std::string, std::string> record() const;
+  static QuantConfig from_record(const std::map<std::string, std::string>& record, const std::string& source);
+  // The recorded fields in which `other` differs: {field, this one's value, the other's}, for errors.
+  std::vector<std::array<std::string, 3>> differences(const QuantConfig& other) const;
 };
 
 // Reference-compatible mode decides between levels as the reference's float32 argmin does.

@@ -153,7 +153,7 @@ RowFiles row_files(const std::string& out_dir, const std::string& row) { return 
 
 RowState row_state(const RowFiles& files, int epochs) {
   if (fs::exists(files.result())) return RowState::Finished;
-  if (!fs::exists(files.train_state())) return RowState::Fresh;
+  if (!fs::exists(files.model())) return RowState::Fresh;
   // The trainer writes metrics.csv after the checkpoint of each epoch.
   if (fs::exists(files.metrics()) && static_cast<int>(train::read_metrics(files.metrics()).size()) >= epochs) {
     return RowState::Trained;

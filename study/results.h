@@ -56,7 +56,7 @@ nlohmann::json study_settings(const StudyPlan& plan);
 // Where a row stands, from its files alone.
 enum class RowState {
   Fresh,     // nothing trained yet
-  Partial,   // some epochs trained (train_state.pt exists): the trainer resumes
+  Partial,   // some epochs trained (model.pt exists): the trainer resumes
   Trained,   // every epoch trained but not yet evaluated (interrupted during export or the engine)
   Finished,  // result.json exists: skipped
 };
@@ -66,7 +66,6 @@ struct RowFiles {
   std::string dir;
   std::string settings() const { return dir + "/row.json"; }
   std::string model() const { return dir + "/model.pt"; }
-  std::string train_state() const { return dir + "/train_state.pt"; }
   std::string metrics() const { return dir + "/metrics.csv"; }
   std::string summary() const { return dir + "/summary.json"; }
   std::string integer_model() const { return dir + "/model.apot"; }

@@ -23,8 +23,12 @@ std::string metrics_csv(const std::vector<EpochMetrics>& rows) {
 }
 
 std::vector<EpochMetrics> read_metrics(const std::string& path, int max_epochs) {
+  return parse_metrics(read_file(path), path, max_epochs);
+}
+
+std::vector<EpochMetrics> parse_metrics(const std::string& csv, const std::string& path, int max_epochs) {
   std::vector<EpochMetrics> rows;
-  std::istringstream in(read_file(path));
+  std::istringstream in(csv);
   std::string line;
   std::getline(in, line);
   while ((max_epochs < 0 || static_cast<int>(rows.size()) < max_epochs) && std::getline(in, line)) {

@@ -19,5 +19,7 @@ std::string metrics_csv(const std::vector<EpochMetrics>& rows);
 // The first `max_epochs` rows of a metrics.csv (all of them for a negative count). Throws
 // std::runtime_error naming the file and the line for a missing file or a malformed line.
 std::vector<EpochMetrics> read_metrics(const std::string& path, int max_epochs = -1);
+// The same from the CSV text; errors name `source`.
+std::vector<EpochMetrics> parse_metrics(const std::string& csv, const std::string& source, int max_epochs = -1);
 
 }  // namespace apot::train

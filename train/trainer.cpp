@@ -1,8 +1,10 @@
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -135,6 +137,81 @@ torch::Tensor forward_naming_bad_thresholds(models::Network& net, const torch::T
   }
 }
 
+// What a diverging run most likely needs, with the values it ran with.
+std::string diverged_hint(const TrainOptions& o) {
+  return fmt::format("--lr {} and --alpha-lr {} are likely too high: try lower ones", o.lr, o.alpha_lr);
+}
+
+// --resume continues the same network on the same data, or nothing.
+void check_same_run(const models::NetworkRecord& recorded, const models::NetworkRecord& now, const std::string& path) {
+  std::vector<std::string> differences;
+  if (recorded.arch != now.arch) differences.push_back(fmt::format("arch {} (flags: {})", recorded.arch, now.arch));
+  if (recorded.dataset != now.dataset) differences.push_back(fmt::format("dataset {} (flags: {})", recorded.dataset, now.dataset));
+  for (const auto& [field, was, is] : recorded.options.quant.differences(now.options.quant)) {
+    differences.push_back(fmt::format("{} {} (flags: {})", field, was, is));
+  }
+  if (!differences.empty()) {
+    throw std::invalid_argument(fmt::format("--resume: {} was trained as {} {} on {}; the flags ask for another run: {} (give the "
+                                            "run's own flags, or start a new run in another --out)", path, recorded.arch,
+                                            recorded.options.quant.describe(), recorded.dataset, fmt::join(differences, ", ")));
+  }
+}
+
+// The run's folder: it refuses to replace a run there unless resuming or told to overwrite, finds out
+// before any training that it can write there, and goes again if the run created it and fails before
+// its first checkpoint. Only the rank that writes files checks.
+class RunFolder {
+ public:
+  RunFolder(const TrainOptions& o, bool writer) : dir_(o.out_dir) {
+    namespace fs = std::filesystem;
+    if (!writer) return;
+    std::error_code error;
+    const bool exists = fs::exists(dir_, error);
+    if (exists && !fs::is_directory(dir_)) throw std::invalid_argument(fmt::format("--out {}: a file, not a folder", dir_));
+    std::vector<std::string> run_files;
+    for (const std::string& file : {model(), metrics(), summary(), dir_ + "/train_state.pt"}) {
+      if (fs::exists(file, error)) run_files.push_back(fs::path(file).filename().string());
+    }
+    if (o.resume && !fs::exists(model(), error)) {
+      throw std::invalid_argument(fmt::format("--resume: {} has no checkpoint (model.pt) to continue from", dir_));
+    }
+    if (!o.resume && !run_files.empty()) {
+      if (!o.overwrite) {
+        throw std::invalid_argument(fmt::format("--out {} holds a training run ({}): --resume continues it, --overwrite "
+                                                "replaces it, or give another --out", dir_, fmt::join(run_files, ", ")));
+      }
+      for (const std::string& file : run_files) fs::remove(dir_ + "/" + file);
+    }
+    if (!exists) {
+      fs::create_directories(dir_, error);
+      if (error) throw std::invalid_argument(fmt::format("--out {}: cannot create the folder: {}", dir_, error.message()));
+      created_ = true;
+    }
+    const std::string probe = dir_ + "/.apot-write-test";
+    if (!std::ofstream(probe)) {
+      remove_if_created();
+      throw std::invalid_argument(fmt::format("--out {}: cannot write there: {}", dir_, std::strerror(errno)));
+    }
+    fs::remove(probe, error);
+  }
+  ~RunFolder() { remove_if_created(); }
+  RunFolder(const RunFolder&) = delete;
+  RunFolder& operator=(const RunFolder&) = delete;
+
+  std::string model() const { return dir_ + "/model.pt"; }
+  std::string metrics() const { return dir_ + "/metrics.csv"; }
+  std::string summary() const { return dir_ + "/summary.json"; }
+
+ private:
+  void remove_if_created() const {
+    std::error_code error;
+    if (created_ && std::filesystem::is_empty(dir_, error)) std::filesystem::remove(dir_, error);
+  }
+
+  std::string dir_;
+  bool created_ = false;
+};
+
 }  // namespace
 
 LrSchedule parse_lr_schedule(const std::string& name) {
@@ -236,19 +313,22 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
   for (int m : o.lr_milestones) {
     if (m < 1 || m >= o.epochs) throw std::invalid_argument(fmt::format("lr milestone {} is outside 1..{}", m, o.epochs - 1));
   }
-  if (!(o.lr > 0) || !(o.alpha_lr >= 0) || !(o.weight_decay >= 0) || !(o.alpha_weight_decay >= 0)) {
-    throw std::invalid_argument("learning rates must be > 0 (alpha: >= 0) and weight decays >= 0");
+  const std::pair<const char*, double> rates[] = {{"--lr", o.lr}, {"--alpha-lr", o.alpha_lr}, {"--act-alpha-lr", o.act_alpha_lr},
+                                                  {"--wd", o.weight_decay}, {"--alpha-wd", o.alpha_weight_decay}};
+  for (const auto& [flag, value] : rates) {
+    if (!std::isfinite(value) || value < 0 || (value == 0 && std::string_view(flag) == "--lr")) {
+      throw std::invalid_argument(fmt::format("{} {}: expected a finite number {}", flag, value, std::string_view(flag) == "--lr" ? "> 0" : ">= 0"));
+    }
   }
+  if (!(o.momentum >= 0 && o.momentum < 1)) throw std::invalid_argument(fmt::format("--momentum {}: expected 0 <= momentum < 1", o.momentum));
   const data::AugmentOptions augment = data::parse_augmentation(o.augment, o.dataset);  // a bad spec fails before loading
   const auto start = Clock::now();
+  const RunFolder folder(o, writer);
   const data::ImageSet train_set = load_split(o, true);
   const data::ImageSet test_set = load_split(o, false);
   check_shapes(net, train_set, o.dataset);
   const data::Normalization norm = data::default_normalization(o.dataset);
-  std::filesystem::create_directories(o.out_dir);
-  const std::string model_path = o.out_dir + "/model.pt";
-  const std::string state_path = o.out_dir + "/train_state.pt";
-  const std::string metrics_path = o.out_dir + "/metrics.csv";
+  const std::string model_path = folder.model(), metrics_path = folder.metrics();
 
   if (!o.init_checkpoint.empty()) {
     const auto missing = load_initialisation(net, o.init_checkpoint, o.init_checkpoint_key);
@@ -274,22 +354,24 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
   TrainResult result;
   result.checkpoint = model_path;
   int first_epoch = 0;
+  const models::NetworkRecord record{net.arch(), o.dataset, net.options()};
   if (o.resume) {
-    models::load_state_dict(net, models::read_state_dict(model_path), model_path);
-    models::StateDict state = models::read_state_dict(state_path);
-    torch::Tensor epoch_tensor;
-    models::StateDict momentum;
-    for (auto& [name, t] : state) {
-      if (name == "epoch") {
-        epoch_tensor = t;
-      } else {
-        momentum.emplace_back(name, t);
-      }
+    // One file holds the weights, the optimiser state, the epoch and the metrics of one epoch.
+    const models::Checkpoint c = models::read_checkpoint(model_path);
+    if (!c.train || !c.network) {
+      throw std::runtime_error(fmt::format("--resume: {} holds no training state to continue from (a file apot train did not "
+                                           "write, or one written before checkpoints recorded it)", model_path));
     }
-    if (!epoch_tensor.defined()) throw std::runtime_error(fmt::format("{}: no 'epoch' entry", state_path));
-    first_epoch = static_cast<int>(epoch_tensor.item<int64_t>());
-    sgd.load_state(momentum, state_path);
-    result.epochs = read_metrics(metrics_path, first_epoch);
+    check_same_run(*c.network, record, model_path);
+    models::load_state_dict(net, c.weights, model_path);
+    first_epoch = static_cast<int>(c.train->epoch);
+    sgd.load_state(c.train->momentum, model_path);
+    result.epochs = parse_metrics(c.train->metrics_csv, model_path, first_epoch);
+    if (static_cast<int>(result.epochs.size()) != first_epoch) {
+      throw std::runtime_error(fmt::format("{}: {} epochs trained but {} rows of metrics", model_path, first_epoch, result.epochs.size()));
+    }
+    // metrics.csv follows the checkpoint: a run stopped between the two writes left it an epoch behind.
+    if (writer) write_file_atomically(metrics_path, metrics_csv(result.epochs));
     say(fmt::format("resuming after epoch {} of {} from {}", first_epoch, o.epochs, model_path));
   }
 
@@ -333,9 +415,8 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
       const double loss_value = step.loss_sum / step.count;
       if (!std::isfinite(loss_value)) {
         throw std::runtime_error(fmt::format(
-            "the loss became {} at epoch {}, batch {}: training stopped; the last good checkpoint is {} "
-            "(try a lower --lr or --alpha-lr)",
-            loss_value, epoch + 1, b + 1, result.epochs.empty() && !o.resume ? "(none yet)" : model_path));
+            "the loss became {} at epoch {}, batch {}: training stopped; the last good checkpoint is {} ({})",
+            loss_value, epoch + 1, b + 1, result.epochs.empty() && !o.resume ? "(none yet)" : model_path, diverged_hint(o)));
       }
       loss.backward();
       if (averager) averager->average();
@@ -352,6 +433,11 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
                       100.0 * static_cast<double>(correct) / static_cast<double>(seen), seconds_since(epoch_start));
     }
     const EvalResult test = evaluate(net, test_set, norm, /*batch_size=*/256, group);
+    if (!std::isfinite(test.loss)) {
+      throw std::runtime_error(fmt::format("the test loss became {} after epoch {}: training stopped; the last good checkpoint is "
+                                           "{} ({})", test.loss, epoch + 1, result.epochs.empty() && !o.resume ? "(none yet)" : model_path,
+                                           diverged_hint(o)));
+    }
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.lr = sgd.lr(0);
@@ -371,11 +457,13 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
     }
     if (!writer) continue;
 
-    // The checkpoint: model first, then the state that says which epoch it is, each atomically.
-    models::write_state_dict(models::state_dict_of(net), model_path);
-    models::StateDict state = sgd.state();
-    state.emplace_back("epoch", torch::tensor(static_cast<int64_t>(epoch + 1)));
-    models::write_state_dict(state, state_path);
+    // The checkpoint is one file, renamed into place whole: the weights, the optimiser state, the epoch
+    // and the metrics always belong together. metrics.csv is a copy for people and plots.
+    models::Checkpoint checkpoint;
+    checkpoint.weights = models::state_dict_of(net);
+    checkpoint.network = record;
+    checkpoint.train = models::TrainState{epoch + 1, sgd.state(), metrics_csv(result.epochs)};
+    models::write_checkpoint(checkpoint, model_path);
     write_file_atomically(metrics_path, metrics_csv(result.epochs));
   }
   result.wall_seconds = seconds_since(start);
@@ -400,7 +488,7 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
   nlohmann::json alphas = nlohmann::json::object();
   for (const auto& [name, values] : learned_alphas(net)) alphas[name] = values.size() == 1 ? nlohmann::json(values[0]) : nlohmann::json(values);
   summary["alphas"] = alphas;
-  write_file_atomically(o.out_dir + "/summary.json", summary.dump(2) + "\n");
+  write_file_atomically(folder.summary(), summary.dump(2) + "\n");
   return result;
 }
 

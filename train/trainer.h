@@ -43,7 +43,8 @@ struct TrainOptions {
   bool fit_thresholds = false;     // before training (not on resume): learned thresholds set to their QEM
                                    // values on the first kCalibrationImages training images
                                    // (models::Network::fit_thresholds); for --init from another bit width
-  bool resume = false;             // continue from out_dir's checkpoint
+  bool resume = false;             // continue from out_dir's checkpoint (the same network and data)
+  bool overwrite = false;          // replace a run in out_dir (without it, a run there is an error)
   uint64_t seed = 0;
   std::string out_dir = "run";
   bool progress_bar = false;       // a live bar (on a terminal) instead of plain lines
@@ -69,10 +70,11 @@ struct TrainResult {
   std::string checkpoint;  // out_dir/model.pt
 };
 
-// Trains `net` (built by the caller from the quantisation config) on options.dataset. Writes
-// out_dir/model.pt (the state_dict, torch.load-able), out_dir/train_state.pt (optimizer and epoch, for
-// --resume), out_dir/metrics.csv and out_dir/summary.json. A non-finite loss stops training with an
-// error; the last checkpoint stays as it was. `log` receives the progress lines.
+// Trains `net` (built by the caller from the quantisation config) on options.dataset. After every epoch
+// writes out_dir/model.pt, apot's checkpoint (models/torch_io.h: the weights, what network they are,
+// and the optimiser state, epoch and metrics for --resume, in one file renamed into place whole), then
+// out_dir/metrics.csv; at the end out_dir/summary.json. A non-finite training or test loss stops
+// training with an error; the last checkpoint stays as it was. `log` receives the progress lines.
 TrainResult train(models::Network& net, const TrainOptions& options, const std::function<void(const std::string&)>& log);
 
 // Top-1 accuracy and mean cross-entropy over a dataset (eval mode, no augmentation). With a group, each

@@ -9,6 +9,14 @@
 
 namespace apot::models::torch_file {
 
+const Object* find_entry(const Object& dict, std::string_view key) {
+  const Object* found = nullptr;
+  for (size_t i = 0; i + 1 < dict.items.size(); i += 2) {
+    if (dict.items[i]->kind == Object::Kind::String && dict.items[i]->text == key) found = dict.items[i + 1];
+  }
+  return found;
+}
+
 std::string describe(const Object& o) {
   using K = Object::Kind;
   switch (o.kind) {

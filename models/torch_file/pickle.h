@@ -26,6 +26,9 @@ struct Object {
   Object* state = nullptr;     // Call: what BUILD gave it (a pickled object's __dict__)
 };
 
+// dict[key] for a string key (the last, as Python keeps it), or null.
+const Object* find_entry(const Object& dict, std::string_view key);
+
 // Python's name for what an object is ("builtins.list", "torch.FloatStorage", "a call of f"): for errors.
 std::string describe(const Object& object);
 

@@ -16,14 +16,6 @@ constexpr const char* kCheckpointKeys[] = {"state_dict", "model_state_dict", "mo
 constexpr int kMaxModuleDepth = 64;
 const std::string kDataParallelPrefix = "module.";
 
-const Object* entry(const Object& dict, const std::string& key) {
-  const Object* found = nullptr;  // the last wins, as in Python
-  for (size_t i = 0; i + 1 < dict.items.size(); i += 2) {
-    if (dict.items[i]->kind == K::String && dict.items[i]->text == key) found = dict.items[i + 1];
-  }
-  return found;
-}
-
 std::vector<std::string> keys_of(const Object& dict) {
   std::vector<std::string> keys;
   for (size_t i = 0; i + 1 < dict.items.size(); i += 2) {
@@ -34,7 +26,7 @@ std::vector<std::string> keys_of(const Object& dict) {
 
 // A pickled torch.nn.Module: an object whose state holds _parameters, _buffers and _modules.
 bool is_module(const Object& o) {
-  return o.kind == K::Call && o.state && o.state->kind == K::Dict && entry(*o.state, "_parameters") && entry(*o.state, "_modules");
+  return o.kind == K::Call && o.state && o.state->kind == K::Dict && find_entry(*o.state, "_parameters") && find_entry(*o.state, "_modules");
 }
 
 class Selector {
@@ -68,13 +60,13 @@ class Selector {
     if (depth > kMaxModuleDepth) fail(fmt::format("modules nested more than {} deep", kMaxModuleDepth));
     const Object& state = *module.state;
     std::vector<std::string> non_persistent;
-    if (const Object* set = entry(state, "_non_persistent_buffers_set"); set && set->kind == K::Set) {
+    if (const Object* set = find_entry(state, "_non_persistent_buffers_set"); set && set->kind == K::Set) {
       for (const Object* name : set->items) {
         if (name->kind == K::String) non_persistent.push_back(name->text);
       }
     }
     for (const char* field : {"_parameters", "_buffers"}) {
-      const Object* dict = entry(state, field);
+      const Object* dict = find_entry(state, field);
       if (!dict || dict->kind != K::Dict) continue;
       for (size_t i = 0; i + 1 < dict->items.size(); i += 2) {
         const Object& key = *dict->items[i];
@@ -83,7 +75,7 @@ class Selector {
         add(prefix + key.text, *dict->items[i + 1], fmt::format("the pickled module {}", module.text));
       }
     }
-    const Object* children = entry(state, "_modules");
+    const Object* children = find_entry(state, "_modules");
     if (!children || children->kind != K::Dict) return;
     for (size_t i = 0; i + 1 < children->items.size(); i += 2) {
       const Object& key = *children->items[i];
@@ -117,14 +109,14 @@ StateDictSelection select_state_dict(const TorchFile& file, const std::string& k
   std::string where = "the state_dict", chosen_key;
   if (!key.empty()) {
     if (root.kind != K::Dict) s.fail(fmt::format("holds {}, not a dict with an entry '{}'", describe(root), key));
-    chosen = entry(root, key);
+    chosen = find_entry(root, key);
     if (!chosen) s.fail(fmt::format("has no entry '{}' (its entries: {})", key, fmt::join(keys_of(root), ", ")));
     where = fmt::format("entry '{}'", key);
     chosen_key = key;
   } else if (root.kind == K::Dict && !all_tensors(root)) {
     chosen = nullptr;
     for (const char* candidate : kCheckpointKeys) {
-      const Object* value = entry(root, candidate);
+      const Object* value = find_entry(root, candidate);
       if (value && (value->kind == K::Dict || is_module(*value))) {
         chosen = value;
         where = fmt::format("entry '{}'", candidate);

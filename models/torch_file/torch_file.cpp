@@ -47,13 +47,6 @@ std::shared_ptr<const std::string> swapped_if(bool big_endian, std::string bytes
   return std::make_shared<const std::string>(std::move(bytes));
 }
 
-const Object* dict_get(const Object& dict, std::string_view key) {
-  for (size_t i = 0; i + 1 < dict.items.size(); i += 2) {
-    if (dict.items[i]->kind == Object::Kind::String && dict.items[i]->text == key) return dict.items[i + 1];
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 const DTypeTraits& traits(DType dtype) {
@@ -304,7 +297,7 @@ void TorchFile::parse_legacy(std::string_view bytes) {
   const Object* sys_info = unpickle(bytes, &pos, *arena_, plain, fmt::format("'{}' (system info)", name_));
   bool big_endian = false;
   if (sys_info->kind == Object::Kind::Dict) {
-    const Object* little = dict_get(*sys_info, "little_endian");
+    const Object* little = find_entry(*sys_info, "little_endian");
     big_endian = little && little->kind == Object::Kind::Bool && !little->integer;
   }
   Hooks hooks(*this);

@@ -1,9 +1,8 @@
-// `apot train --nproc N` end to end on loopback (issue 6's acceptance): N processes with batch B train
+// `apot train --nproc N` end to end on loopback: N processes with batch B train
 // the weights one process trains with batch N * B; a killed or hung worker ends the run with a message
 // naming it; the checkpoint then resumes with another worker count.
 #include <cmath>
 #include <filesystem>
-#include <random>
 #include <fstream>
 #include <sstream>
 
@@ -42,20 +41,6 @@ int run_script(const std::string& script) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// A Fashion-MNIST-shaped set of uniformly random pixels and labels: 320 training and 64 test images.
-void write_random_idx_set(const TempDir& dir) {
-  std::mt19937 rng(11);
-  auto bytes = [&](size_t n, int modulo) {
-    data::fixtures::Bytes b(n);
-    for (auto& v : b) v = static_cast<uint8_t>(rng() % static_cast<unsigned>(modulo));
-    return b;
-  };
-  for (const auto& [split, n] : {std::pair<std::string, uint32_t>{"train", 320}, {"t10k", 64}}) {
-    data::fixtures::write_raw(dir.file(split + "-images-idx3-ubyte"), data::fixtures::idx_bytes({n, 28, 28}, bytes(n * 784, 256)));
-    data::fixtures::write_raw(dir.file(split + "-labels-idx1-ubyte"), data::fixtures::idx_bytes({n}, bytes(n, 10)));
-  }
-}
-
 // ||a - b|| / ||a|| over the parameters (or over the batch norm running statistics) of two state_dicts.
 double relative_difference(const models::StateDict& a, const models::StateDict& b, bool running_stats) {
   double diff = 0, norm = 0;
@@ -75,7 +60,7 @@ double relative_difference(const models::StateDict& a, const models::StateDict& 
 // more than 1e-5 after 20 steps (docs/distributed.md has the measurements), and so does this.
 TEST(DistributedCli, TwoWorkersWithBatchBTrainTheWeightsOfOneProcessWithBatch2B) {
   TempDir dir;
-  write_random_idx_set(dir);
+  data::fixtures::write_random_idx_set(dir);
   const std::string train = "train --arch resnet20 --bits 32 --augment crop2+flip --threads 1 --seed 5 --lr 0.0001 --epochs 1 "
                             "--data-dir " + dir.path().string();
   const RunResult one = run_apot(train + " --batch-size 16 --out " + dir.file("one"));
@@ -116,7 +101,7 @@ InterruptedRun interrupt_worker(const std::string& out, const std::string& signa
   const std::string script =
       "$APOT " + kTrain + " --epochs 6 --train-limit 640 --batch-size 16 --nproc 2 " + extra + " --out " + out + " > " + out +
       ".log 2>&1 & launcher=$!; "
-      "for i in $(seq 1200); do [ -f " + out + "/train_state.pt ] && break; sleep 0.1; done; "
+      "for i in $(seq 1200); do [ -f " + out + "/model.pt ] && break; sleep 0.1; done; "
       "pid=$(sed -n \"s/^apot: worker 1 of 2: pid \\([0-9]*\\)$/\\1/p\" " + out + ".log); "
       "[ -n \"$pid\" ] || exit 90; kill -" + signal + " $pid; wait $launcher";
   InterruptedRun run{run_script(script), read_text(out + ".log")};

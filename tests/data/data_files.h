@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -93,6 +94,21 @@ template <class... Parts>
 auto ThrowsAbout(const std::string& path, const Parts&... parts) {
   return ::testing::ThrowsMessage<std::runtime_error>(
       ::testing::AllOf(::testing::HasSubstr(path), ::testing::HasSubstr(std::string(parts))...));
+}
+
+// A Fashion-MNIST-shaped set of uniformly random pixels and labels in `dir` (IDX files, as
+// --data-dir reads them): 320 training and 64 test images.
+inline void write_random_idx_set(const TempDir& dir) {
+  std::mt19937 rng(11);
+  auto bytes = [&](size_t n, int modulo) {
+    Bytes b(n);
+    for (auto& v : b) v = static_cast<uint8_t>(rng() % static_cast<unsigned>(modulo));
+    return b;
+  };
+  for (const auto& [split, n] : {std::pair<std::string, uint32_t>{"train", 320}, {"t10k", 64}}) {
+    write_raw(dir.file(split + "-images-idx3-ubyte"), idx_bytes({n, 28, 28}, bytes(n * 784, 256)));
+    write_raw(dir.file(split + "-labels-idx1-ubyte"), idx_bytes({n}, bytes(n, 10)));
+  }
 }
 
 }  // namespace apot::data::fixtures

@@ -40,7 +40,7 @@ TEST_F(StudyResults, RowStateFollowsTheFilesTheTrainerAndTheRunnerLeave) {
   EXPECT_EQ(row_state(files, 3), RowState::Fresh);
   fs::create_directories(files.dir);
   EXPECT_EQ(row_state(files, 3), RowState::Fresh);
-  write_file_atomically(files.train_state(), "x");
+  write_file_atomically(files.model(), "x");
   EXPECT_EQ(row_state(files, 3), RowState::Partial) << "a checkpoint but no metrics yet";
   write_metrics(files, 2);
   EXPECT_EQ(row_state(files, 3), RowState::Partial);
