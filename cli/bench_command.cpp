@@ -93,7 +93,7 @@ void add_bench_engine(CLI::App& bench) {
     const deploy::IntegerModel integer_model = deploy::export_model(*quantised, export_options);
     deploy::EngineOptions engine_options;
     engine_options.kernel = deploy::parse_kernel(*kernel);
-    engine_options.threads = model->threads;
+    engine_options.threads = thread_count(model->threads);
     deploy::Engine engine(integer_model, engine_options);
     options.quant = model->quant_config(32, 32);
     auto fp32 = models::make_network(model->arch, options);

@@ -180,7 +180,12 @@ void add_cost_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "print JSON with model_size_mb, fixops and per-layer detail");
   cmd->callback([o, cmd] {
     if (!o->model.empty()) {
-      if (cmd->count("--arch") || cmd->count("--bits")) throw std::invalid_argument("--model reads arch and bits from the file: drop --arch and --bits");
+      for (const char* flag : {"--arch", "--bits", "--act-bits", "--scheme", "--rule", "--first-last-bits", "--input", "--classes"}) {
+        if (cmd->count(flag)) {
+          throw std::invalid_argument(fmt::format("{} does not apply with --model: the file says what the network is, and its "
+                                                  "own weights give the count", flag));
+        }
+      }
       print_model_shift_adds(o->model, o->json);
       return;
     }

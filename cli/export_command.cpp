@@ -56,8 +56,9 @@ void add_export_command(CLI::App& app) {
   dataf->add_to(*c);
   checkpoint->add_to(*c, "--checkpoint", "the weights to export");
   c->add_option("--out", *out, "the .apot file to write")->required();
-  c->add_option("--input-range", *input_range,
-                "largest |input| the input quantiser represents (default: normalised pixels of the dataset)");
+  auto* input_range_option = c->add_option("--input-range", *input_range,
+                                           "largest |input| the input quantiser represents, > 0 (default: normalised pixels of "
+                                           "the dataset)");
   c->add_option("--frac-bits", *frac_bits,
                 "fraction bits of the int32 activations between layers, 0 to 30, or auto: the most (up to 24) that "
                 "keep 4x the largest value seen on the calibration images")
@@ -66,6 +67,9 @@ void add_export_command(CLI::App& app) {
                 "training images --frac-bits auto runs the network on")
       ->capture_default_str();
   c->callback([=] {
+    if (input_range_option->count() && !(std::isfinite(*input_range) && *input_range > 0)) {
+      throw std::invalid_argument(fmt::format("--input-range {}: expected a finite number > 0", *input_range));
+    }
     set_threads(model->threads);
     const CheckpointNetwork loaded = read_checkpoint_network(*model, *checkpoint);
     dataf->default_to(loaded.checkpoint.network);

@@ -53,7 +53,13 @@ qat::QuantConfig ModelFlags::given_over(const qat::QuantConfig& base) const {
   return c;
 }
 
-qat::QuantConfig ModelFlags::quant_config() const { return quant_config(bits, act_bits ? act_bits : bits); }
+qat::QuantConfig ModelFlags::quant_config() const {
+  const qat::QuantConfig c = quant_config(bits, act_bits ? act_bits : bits);
+  if (given("--k") && c.apot_magnitude_bits() == 0) {
+    throw std::invalid_argument(fmt::format("--k {} applies to APoT levels, and {} has none", k, c.describe()));
+  }
+  return c;
+}
 
 qat::QuantConfig ModelFlags::quant_config(int weight_bits, int activation_bits) const {
   qat::QuantConfig c;
@@ -164,9 +170,35 @@ std::shared_ptr<models::Network> build_network(const ModelFlags& flags, const st
 
 int default_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
-void set_threads(int threads) {
-  if (threads < 0) throw std::invalid_argument("--threads must be >= 1");
-  at::set_num_threads(threads ? threads : default_threads());
+int thread_count(int threads) {
+  if (threads < 0) throw std::invalid_argument(fmt::format("--threads {}: expected a whole number >= 1", threads));
+  if (threads == 0) return default_threads();
+  if (threads > default_threads()) {
+    static bool said = false;  // one note, however many calls
+    if (!said) fmt::print(stderr, "note: --threads {}: this machine has {} cores; using {}\n", threads, default_threads(), default_threads());
+    said = true;
+    return default_threads();
+  }
+  return threads;
+}
+
+void set_threads(int threads) { at::set_num_threads(thread_count(threads)); }
+
+const CLI::Validator& at_least_one() {
+  static const CLI::Validator validator(
+      [](std::string& text) -> std::string {
+        size_t used = 0;
+        long long value = 0;
+        try {
+          value = std::stoll(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used != text.size() || value < 1) return "'" + text + "': expected a whole number >= 1 (leave the option out for all)";
+        return "";
+      },
+      "N >= 1");
+  return validator;
 }
 
 }  // namespace apot::cli

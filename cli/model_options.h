@@ -72,8 +72,13 @@ CheckpointNetwork read_checkpoint_network(const ModelFlags& model, const Checkpo
 // drawn from `seed`.
 std::shared_ptr<models::Network> build_network(const ModelFlags& flags, const std::string& dataset, uint64_t seed = 0);
 
+// Counts (images, epochs, workers, ...): a whole number >= 1. Leaving the option out means all or its default.
+const CLI::Validator& at_least_one();
+
 // LibTorch starts with one thread here: use all cores unless told otherwise.
 void set_threads(int threads);
+// The thread count for --threads: all cores for 0, at most the cores there are (saying so once).
+int thread_count(int threads);
 // All cores: the thread count when --threads is not given.
 int default_threads();
 

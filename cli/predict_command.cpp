@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "data/datasets.h"
 #include "models/state_dict.h"
 #include "models/torch_io.h"
 
@@ -31,6 +32,13 @@ void add_predict_command(CLI::App& app) {
     if (!torch::isfinite(x).all().item<bool>()) throw std::invalid_argument(fmt::format("{}: the input holds NaN or Inf", *input));
     const CheckpointNetwork loaded = read_checkpoint_network(*model, *checkpoint);
     const auto& record = loaded.checkpoint.network;
+    if (record) {  // the engine takes the images the network was trained on; so does predict
+      const data::DatasetShape shape = data::dataset_shape(record->dataset);
+      if (x.size(2) != shape.height || x.size(3) != shape.width) {
+        throw std::invalid_argument(fmt::format("{}: images of {} x {}, but '{}' holds a network trained on {}'s {} x {}", *input,
+                                                x.size(2), x.size(3), checkpoint->path, record->dataset, shape.height, shape.width));
+      }
+    }
     auto net = loaded.build(x.size(1), record && classes_option->count() == 0 ? record->options.num_classes : *classes);
     net->eval();
     torch::NoGradGuard no_grad;

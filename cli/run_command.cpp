@@ -27,7 +27,7 @@ struct EngineFlags {
   deploy::EngineOptions options() const {
     deploy::EngineOptions o;
     o.kernel = deploy::parse_kernel(kernel);
-    o.threads = threads;
+    o.threads = thread_count(threads);
     return o;
   }
 };
@@ -47,10 +47,11 @@ void add_run_command(CLI::App& app) {
   c->add_option("--input", *input, "N x C x H x W float tensor saved by torch.save (normalised like the training input)");
   c->add_option("--output", *output, "where to write the N x classes logits (torch.load opens it); needs --input");
   dataf->add_to(*c);
-  c->add_option("--limit", *limit, "use only the first N test images");
+  c->add_option("--limit", *limit, "use only the first N test images (default: all)")->check(at_least_one());
   c->add_option("--batch-size", *batch, "images per engine call on a dataset")->capture_default_str();
   engine_flags->add_to(*c);
   c->callback([=] {
+    if (!output->empty() && input->empty()) throw std::invalid_argument("--output writes the logits of --input: give --input too");
     const deploy::IntegerModel model = deploy::load_model(*model_path);
     deploy::Engine engine(model, engine_flags->options());
     if (!input->empty()) {

@@ -49,18 +49,20 @@ void add_study_command(CLI::App& app) {
   c->add_option("--data-dir", o->data_dir, "where the dataset's files are (default: fashion-mnist's Debian package)");
   c->add_option("--out", o->out_dir, "output directory; running again resumes the study there")->capture_default_str();
   c->add_option("--epochs-fp", o->epochs_fp, fmt::format("epochs of the full-precision row (default: {} for {}, 200 for {})",
-                                                         study::budget_epochs().fp, study::kBudgetRecipe, study::kCifarPaperRecipe));
+                                                         study::budget_epochs().fp, study::kBudgetRecipe, study::kCifarPaperRecipe))
+      ->check(at_least_one());
   c->add_option("--epochs-quant", o->epochs_quant, fmt::format("epochs of each quantised row (default: {} for {}, 200 for {})",
                                                                study::budget_epochs().quant, study::kBudgetRecipe,
-                                                               study::kCifarPaperRecipe));
+                                                               study::kCifarPaperRecipe))
+      ->check(at_least_one());
   c->add_flag("--quick", o->quick,
               fmt::format("{} training and {} test images, one epoch per row, one thread unless --threads: checks the "
                           "pipeline only",
                           study::kQuickTrainImages, study::kQuickTestImages));
   c->add_option("--only", *only, "only these rows and the rows they start from (comma-separated, e.g. apot4,lloyd5)")->delimiter(',');
-  c->add_option("--train-limit", o->train_limit, "use only the first N training images");
-  c->add_option("--test-limit", o->test_limit, "use only the first N test images");
-  c->add_option("--seed", o->seed)->capture_default_str();
+  c->add_option("--train-limit", o->train_limit, "use only the first N training images (default: all)")->check(at_least_one());
+  c->add_option("--test-limit", o->test_limit, "use only the first N test images (default: all)")->check(at_least_one());
+  c->add_option("--seed", o->seed, "seed of the initial weights and the data order")->capture_default_str();
   c->add_option("--threads", o->threads, "threads (default: all cores)");
   c->add_flag("--plan", *plan_only, "print the rows and the time estimate, train nothing");
   c->callback([=] {

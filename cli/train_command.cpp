@@ -24,11 +24,11 @@ void add_train_command(CLI::App& app) {
   auto schedule = std::make_shared<std::string>("cosine");
   model->add_to(*c);
   dataf->add_to(*c);
-  c->add_option("--epochs", o->epochs)->capture_default_str();
-  c->add_option("--batch-size", o->batch_size)->capture_default_str();
-  c->add_option("--lr", o->lr)->capture_default_str();
+  c->add_option("--epochs", o->epochs, "epochs to train (passes over the training images)")->capture_default_str()->check(at_least_one());
+  c->add_option("--batch-size", o->batch_size, "images per step (per worker with --nproc)")->capture_default_str()->check(at_least_one());
+  c->add_option("--lr", o->lr, "learning rate of the weights (a finite number > 0)")->capture_default_str();
   c->add_option("--lr-schedule", *schedule, "step (x0.1 at 1/2 and 3/4) | cosine")->capture_default_str();
-  c->add_option("--momentum", o->momentum)->capture_default_str();
+  c->add_option("--momentum", o->momentum, "SGD momentum, 0 <= momentum < 1")->capture_default_str();
   c->add_option("--wd", o->weight_decay, "weight decay")->capture_default_str();
   c->add_option("--alpha-lr", o->alpha_lr, "learning rate of the clipping thresholds")->capture_default_str();
   c->add_option("--alpha-wd", o->alpha_weight_decay, "weight decay of the clipping thresholds")->capture_default_str();
@@ -45,9 +45,9 @@ void add_train_command(CLI::App& app) {
                   " training images (for --init from another bit width)");
   c->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint (the same flags; checked)");
   c->add_flag("--overwrite", o->overwrite, "replace the run in --out (without it, a folder that holds a run is refused)");
-  c->add_option("--seed", o->seed)->capture_default_str();
-  c->add_option("--train-limit", o->train_limit, "use only the first N training images");
-  c->add_option("--test-limit", o->test_limit, "use only the first N test images");
+  c->add_option("--seed", o->seed, "seed of the initial weights, the data order and the augmentation")->capture_default_str();
+  c->add_option("--train-limit", o->train_limit, "use only the first N training images (default: all)")->check(at_least_one());
+  c->add_option("--test-limit", o->test_limit, "use only the first N test images (default: all)")->check(at_least_one());
   c->add_option("--out", o->out_dir, "output folder: model.pt (weights, what they are, and the state --resume needs), "
                  "metrics.csv, summary.json")->capture_default_str();
   auto nproc = std::make_shared<int>(0);
@@ -57,7 +57,7 @@ void add_train_command(CLI::App& app) {
                 "start N local data-parallel workers (torchrun's environment; --batch-size is per worker, the global "
                 "batch N times it). Without it, a process started with RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT set joins "
                 "that group")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least_one());
   c->add_option("--backend", *backend, "distributed backend: gloo (nccl needs a CUDA LibTorch)")->capture_default_str();
   c->add_option("--dist-timeout", *timeout_s,
                 "seconds a worker waits in a collective before it gives up: a worker that hangs stops the run after this")
@@ -108,7 +108,7 @@ void add_eval_command(CLI::App& app) {
   model->add_to(*c);
   dataf->add_to(*c);
   checkpoint->add_to(*c, "--checkpoint", "the weights");
-  c->add_option("--test-limit", *limit, "use only the first N test images");
+  c->add_option("--test-limit", *limit, "use only the first N test images (default: all)")->check(at_least_one());
   c->callback([=] {
     set_threads(model->threads);
     const CheckpointNetwork loaded = read_checkpoint_network(*model, *checkpoint);

@@ -52,7 +52,7 @@ void add_verify_command(CLI::App& app) {
   c->add_option("--input", *input, "a tensor file (torch.save) to compare on, instead of a dataset");
   c->add_option("--reference", *reference, "logits saved elsewhere for --input (torch.save), e.g. the reference implementation's");
   dataf->add_to(*c);
-  c->add_option("--limit", *limit, "use only the first N test images");
+  c->add_option("--limit", *limit, "use only the first N test images (default: all)")->check(at_least_one());
   c->add_option("--batch-size", *batch)->capture_default_str();
   c->add_option("--min-agreement", *min_agreement,
                 "exit with status 1 when the engine and the fake-quant network on the engine's input agree on fewer than "
@@ -60,6 +60,7 @@ void add_verify_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));
   c->callback([=] {
+    if (!reference->empty() && input->empty()) throw std::invalid_argument("--reference holds logits of --input: give --input too");
     set_threads(flags->threads);
     const deploy::IntegerModel model = deploy::load_model(*model_path);
     const CheckpointNetwork loaded = read_checkpoint_network(*flags, *checkpoint);
@@ -73,7 +74,7 @@ void add_verify_command(CLI::App& app) {
     net->eval();
     torch::NoGradGuard no_grad;
     deploy::EngineOptions engine_options;
-    engine_options.threads = flags->threads;
+    engine_options.threads = thread_count(flags->threads);
     deploy::Engine engine(model, engine_options);
     const int classes = model.num_classes;
     // Logits of the fake-quant network on x, or on x moved onto the engine's int16 input grid.

@@ -159,6 +159,12 @@ class Exporter {
         // Up to level j + 1 from the midpoint on (core/project's tie rule), in stream units.
         const double midpoint = (levels[j].value + levels[j + 1].value) / 2 * op.alpha;
         op.thresholds.push_back(to_stream(std::ceil(std::ldexp(midpoint, model_.frac_bits)), layer.name + " activation threshold"));
+        if (op.thresholds.size() > 1 && op.thresholds.back() <= op.thresholds[op.thresholds.size() - 2]) {
+          throw std::invalid_argument(fmt::format(
+              "{}: with {} fraction bits, activation levels {} and {} round to the same threshold (alpha = {:.4g}): the "
+              "engine could not tell them apart; export with more fraction bits (--frac-bits auto chooses)",
+              layer.name, model_.frac_bits, j, j + 1, op.alpha));
+        }
       }
     }
     const double unit = op.alpha * integer_unit(set);

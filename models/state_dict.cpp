@@ -11,10 +11,13 @@ namespace apot::models {
 
 namespace {
 
+bool ends_with(const std::string& name, std::string_view suffix) {
+  return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 bool is_quantizer_state(const std::string& name) {
   for (const char* suffix : {"act_alpha", "wgt_alpha", "lloyd_levels"}) {
-    const std::string s(suffix);
-    if (name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) return true;
+    if (ends_with(name, suffix)) return true;
   }
   return false;
 }
@@ -65,6 +68,10 @@ std::vector<std::string> load_state_dict(torch::nn::Module& module, const StateD
     }
     if (value.is_floating_point() && !torch::isfinite(value).all().item<bool>()) {
       throw std::runtime_error(fmt::format("{}: entry '{}' holds NaN or Inf", source, name));
+    }
+    // Batch norm divides by sqrt(running_var + eps): a negative variance is NaN in every layer after it.
+    if (ends_with(name, "running_var") && (value < 0).any().item<bool>()) {
+      throw std::runtime_error(fmt::format("{}: entry '{}' holds a negative variance ({})", source, name, value.min().item<double>()));
     }
   }
   std::vector<std::string> unexpected;

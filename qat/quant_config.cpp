@@ -1,5 +1,6 @@
 #include "qat/quant_config.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -83,9 +84,22 @@ void QuantConfig::validate() const {
     throw std::invalid_argument("reference-compatible mode reproduces the reference's APoT + RCF + WN only");
   }
   if (act_scheme_override == Scheme::Lloyd) throw std::invalid_argument("activation scheme lloyd: Lloyd levels are fitted to weights only");
+  if (k < 1) throw std::invalid_argument(fmt::format("k = {}: APoT's base bit-width is 1 or more (1 is uniform)", k));
+  const int apot_bits = apot_magnitude_bits();
+  if (apot_bits > 0 && k > apot_bits) {
+    throw std::invalid_argument(fmt::format("k = {}: these APoT levels have at most {} magnitude bits to split into terms (k = {} is "
+                                            "PoT; 2-bit weights are ternary whatever k)", k, apot_bits, apot_bits));
+  }
   if (!(weight_alpha_init > 0) || !(act_alpha_init > 0)) {
     throw std::invalid_argument("initial clipping thresholds must be > 0");
   }
+}
+
+int QuantConfig::apot_magnitude_bits() const {
+  int bits = 0;
+  if (quantizes_weights() && weight_scheme() == Scheme::APoT) bits = weight_bits - 1;
+  if (quantizes_acts() && act_scheme() == Scheme::APoT) bits = std::max(bits, act_bits);
+  return bits;
 }
 
 Scheme QuantConfig::weight_scheme() const {

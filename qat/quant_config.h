@@ -56,6 +56,9 @@ struct QuantConfig {
   // fitted to weights only (activations then use APoT).
   Scheme weight_scheme() const;
   Scheme act_scheme() const;
+  // The most magnitude bits an APoT side splits into k-bit terms (weights: bits - 1; activations: bits),
+  // 0 where no side uses APoT levels: k must lie in 1..this. Each side caps k at its own bits.
+  int apot_magnitude_bits() const;
   // The first conv and last fc (paper section 4.1): weights at edge_bits, uniform, alpha = max |W|
   // (the reference: max W), activations left in float. Quantised whenever the body's weights are, and
   // always in reference-compatible mode (the reference's 32-bit model has them too).

@@ -14,26 +14,26 @@ echo "== 4-bit APoT levels, k = 2 (the paper's worked example, section 2.2)"
 "$apot" levels --scheme apot --bits 4 --k 2
 echo
 echo "== full-precision ResNet-20 on Fashion-MNIST (10000 training images, 1 epoch)"
-"$apot" train --arch resnet20 --bits 32 --epochs 1 --lr 0.1 "${subset[@]}" --out "$out/fp32"
+"$apot" train --arch resnet20 --bits 32 --epochs 1 --lr 0.1 "${subset[@]}" --out "$out/fp32" --overwrite
 echo
 echo "== 4-bit APoT (RCF + weight normalisation), initialised from it"
-"$apot" train --arch resnet20 --bits 4 --epochs 1 --lr 0.02 "${subset[@]}" --init "$out/fp32/model.pt" --out "$out/apot4"
+"$apot" train --arch resnet20 --bits 4 --epochs 1 --lr 0.02 "${subset[@]}" --init "$out/fp32/model.pt" --out "$out/apot4" --overwrite
 echo
-echo "== the 4-bit checkpoint, evaluated from its file"
-"$apot" eval --arch resnet20 --bits 4 --checkpoint "$out/apot4/model.pt" --test-limit 2000
+echo "== the 4-bit checkpoint, evaluated from its file (which records its network: no model flags needed)"
+"$apot" eval --checkpoint "$out/apot4/model.pt" --test-limit 2000
 echo
 echo "== its cost by the paper's model (section 4.1): 4-bit APoT against uniform"
 "$apot" cost --arch resnet20 --bits 4 --scheme apot --input 1x28x28 | tail -n 3
 "$apot" cost --arch resnet20 --bits 4 --scheme uniform --input 1x28x28 | tail -n 3
 echo
 echo "== export: packed 4-bit codes, batch norm folded into fixed-point requantisation"
-"$apot" export --arch resnet20 --bits 4 --checkpoint "$out/apot4/model.pt" --out "$out/apot4.apot"
+"$apot" export --checkpoint "$out/apot4/model.pt" --out "$out/apot4.apot"
 echo
 echo "== the integer engine on the test images (shift-adds on the exact integer form, no float inside)"
 "$apot" run "$out/apot4.apot" --limit 2000
 echo
 echo "== the integer engine against the fake-quant network, image by image"
-"$apot" verify --arch resnet20 --bits 4 --checkpoint "$out/apot4/model.pt" --model "$out/apot4.apot" --limit 2000
+"$apot" verify --checkpoint "$out/apot4/model.pt" --model "$out/apot4.apot" --limit 2000
 echo
 echo "== shift-adds its own weights need, against the worst case the paper prices"
 "$apot" cost --model "$out/apot4.apot" | tail -n 1

@@ -85,5 +85,14 @@ TEST(CostCli, BadArgumentsGiveOneClearLine) {
   }
 }
 
+// With --model the file says what the network is: the options that describe one are refused.
+TEST(CostCli, ModelTakesNoNetworkOptions) {
+  for (const char* flag : {"--rule prose", "--input 1x28x28", "--classes 10", "--scheme pot", "--act-bits 4", "--bits 4"}) {
+    const RunResult r = run_apot(std::string("cost --model m.apot ") + flag);
+    EXPECT_EQ(r.exit_code, 1) << flag;
+    EXPECT_NE(r.err.find("does not apply with --model"), std::string::npos) << flag << ": " << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace apot::test

@@ -178,5 +178,68 @@ TEST_F(TrainCli, VerifyChecksTheModelAndItsAgreement) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+// Every option is checked before any work, with a message that names the real problem.
+TEST_F(TrainCli, BadOptionsAreNamed) {
+  const std::string checkpoint = " --checkpoint " + run() + "/model.pt";
+  const std::pair<std::string, std::string> cases[] = {
+      {"eval" + checkpoint + " --test-limit 0", "--test-limit: '0': expected a whole number >= 1"},
+      {"eval" + checkpoint + " --test-limit -5", "--test-limit: '-5': expected a whole number >= 1"},
+      {train_args(data_->file("x"), "--train-limit 0"), "--train-limit: '0': expected a whole number >= 1"},
+      {train_args(data_->file("x"), "--epochs 0"), "--epochs: '0': expected a whole number >= 1"},
+      {train_args(data_->file("x"), "--nproc 0"), "--nproc: '0': expected a whole number >= 1 (leave the option out"},
+      {train_args(data_->file("x"), "--bits 4 --k 100"), "k = 100: these APoT levels have at most 4 magnitude bits"},
+      {train_args(data_->file("x"), "--bits 4 --k 0"), "k = 0: APoT's base bit-width is 1 or more"},
+      {train_args(data_->file("x"), "--bits 4 --scheme uniform --k 3"), "--k 3 applies to APoT levels"},
+      {train_args(data_->file("x"), "--bits 32 --k 3"), "--k 3 applies to APoT levels, and full precision has none"},
+      {"run model.apot --output y.pt", "--output writes the logits of --input: give --input too"},
+      {"run model.apot --limit 0", "--limit: '0': expected a whole number >= 1"},
+      {"verify" + checkpoint + " --model m.apot --reference r.pt", "--reference holds logits of --input: give --input too"},
+      {"export" + checkpoint + " --out x.apot --input-range 0", "--input-range 0: expected a finite number > 0"},
+      {"export" + checkpoint + " --out x.apot --input-range -1", "--input-range -1: expected a finite number > 0"},
+      {"export" + checkpoint + " --out x.apot --input-range nan", "--input-range nan: expected a finite number > 0"},
+      {"export" + checkpoint + data_flags() + " --out " + data_->file("x.apot") + " --frac-bits 0",
+       "with 0 fraction bits, activation levels 1 and 2 round to the same threshold"},
+      {"study --epochs-quant 0 --plan", "--epochs-quant: '0': expected a whole number >= 1"},
+  };
+  for (const auto& [args, message] : cases) {
+    const RunResult r = run_apot(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_THAT(r.err, HasSubstr(message)) << args;
+  }
+  EXPECT_FALSE(fs::exists(data_->file("x"))) << "a refused run left its folder";
+  EXPECT_FALSE(fs::exists(data_->file("x.apot")));
+}
+
+TEST_F(TrainCli, InputsMustFitTheRecordedNetwork) {
+  const std::string checkpoint = " --checkpoint " + run() + "/model.pt --output " + data_->file("y.pt") + " --input ";
+  for (const auto& [shape, message] : {std::pair<std::vector<int64_t>, std::string>{{2, 1, 27, 28}, "images of 27 x 28, but"},
+                                       {{2, 1, 32, 32}, "trained on fashion-mnist's 28 x 28"},
+                                       {{2, 3, 28, 28}, "holds a network for 1-channel images and 10 classes (fashion-mnist); the "
+                                                        "data has 3 channels"}}) {
+    const std::string input = data_->file("x.pt");
+    models::write_tensor(torch::zeros(shape), input);
+    const RunResult r = run_apot("predict" + checkpoint + input);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err, HasSubstr(message));
+  }
+}
+
+TEST_F(TrainCli, ThreadsBeyondTheCoresAreCappedWithANote) {
+  const std::string model = data_->file("threads.apot");
+  ASSERT_EQ(run_apot("export --checkpoint " + run() + "/model.pt --out " + model + data_flags()).exit_code, 0);
+  const RunResult r = run_apot("run " + model + " --threads 1000 --limit 8 --data-dir " + data_->path().string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("note: --threads 1000: this machine has"));
+}
+
+TEST_F(TrainCli, EveryTrainingOptionSaysWhatItIs) {
+  const RunResult r = run_apot("train --help");
+  ASSERT_EQ(r.exit_code, 0);
+  for (const char* text : {"epochs to train", "images per step", "learning rate of the weights", "SGD momentum",
+                           "seed of the initial weights", "--overwrite", "--checkpoint-key"}) {
+    EXPECT_THAT(r.out, HasSubstr(text));
+  }
+}
+
 }  // namespace
 }  // namespace apot::test
