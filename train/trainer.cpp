@@ -474,6 +474,7 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
   summary["quantization"] = net.options().quant.describe();
   summary["weight_bits"] = net.options().quant.weight_bits;
   summary["act_bits"] = net.options().quant.act_bits;
+  summary["config"] = net.options().quant.record();  // every field model.pt records: k, scheme, quantisers, switches
   summary["dataset"] = o.dataset;
   summary["epochs"] = o.epochs;
   summary["processes"] = group ? group->world_size() : 1;

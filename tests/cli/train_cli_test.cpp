@@ -10,6 +10,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "models/torch_io.h"
 #include "tests/cli/run_apot.h"
@@ -135,6 +136,9 @@ TEST_F(TrainCli, ADivergingRunStopsAndNamesTheLearningRate) {
 }
 
 TEST_F(TrainCli, CheckpointsSayWhatNetworkTheyHold) {
+  const nlohmann::json summary = nlohmann::json::parse(read_text(run() + "/summary.json"));
+  EXPECT_EQ(summary["config"]["k"], "2");
+  EXPECT_EQ(summary["config"]["weight_quantizer"], "rcf");
   const std::string eval = "eval --checkpoint " + run() + "/model.pt" + data_flags();
   RunResult r = run_apot(eval);
   ASSERT_EQ(r.exit_code, 0) << r.err;
