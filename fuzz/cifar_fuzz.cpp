@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "data/cifar.h"
-#include "fuzz/gzip_members.h"
+#include "fuzz/dataset_fuzz.h"
 
 namespace {
 
@@ -22,16 +22,8 @@ using namespace apot::data;
 const std::string kName = "data_batch_1.bin";
 constexpr size_t kImageBytes = 3 * 32 * 32;
 
-[[noreturn]] void finding(const std::string& what) {
-  std::fprintf(stderr, "%s\n", what.c_str());
-  std::abort();
-}
-
-// The dataset, or the message of the error that rejected the file.
-struct Outcome {
-  std::optional<ImageSet> set;
-  std::string error;
-};
+using apot::fuzz::finding;
+using apot::fuzz::Outcome;
 
 Outcome load(std::string_view bytes) {
   try {

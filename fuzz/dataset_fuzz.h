@@ -1,4 +1,5 @@
-// Helpers of the dataset fuzz targets.
+// What the dataset fuzz targets (idx_fuzz, cifar_fuzz) share: how a finding stops the run, what a read
+// gave, and gzip'd copies of an input.
 #pragma once
 
 #include <zlib.h>
@@ -9,9 +10,23 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <vector>
 
+#include "data/dataset.h"
+
 namespace apot::fuzz {
+
+[[noreturn]] inline void finding(const std::string& what) {
+  std::fprintf(stderr, "%s\n", what.c_str());
+  std::abort();
+}
+
+// The dataset, or the message of the error that rejected the input.
+struct Outcome {
+  std::optional<data::ImageSet> set;
+  std::string error;
+};
 
 // `content` as two concatenated gzip members split at `split`, so that the reader's member handling is
 // reached too; the reader must see exactly `content`.
