@@ -7,14 +7,17 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 #include <variant>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/levels.h"
+#include "core/network_spec.h"
 
 namespace apot::deploy {
 
@@ -84,10 +87,35 @@ class Validator {
     if (total > kMaxTotalElements) {
       fail_model(fmt::format("the buffers hold {} elements together, expected at most {}", total, kMaxTotalElements));
     }
+    check_metadata_against_body();
     return shapes_;
   }
 
  private:
+  // The metadata must describe the body it stands over: the bits it names are those of some layer between
+  // the edges (the first conv reads the input at the edge layers' bits; programs may mix widths), and an
+  // architecture apot knows has as many convolutions as the program.
+  void check_metadata_against_body() const {
+    const auto check_bits = [this](const char* field, int bits, const std::set<int>& body, const char* what) {
+      if (!body.empty() && !body.count(bits)) {
+        fail_model(fmt::format("{} = {}, but {} have {} bits", field, bits, what, fmt::join(body, " or ")));
+      }
+    };
+    check_bits("weight_bits", model_.weight_bits, body_weight_bits_, "the weights of the convolutions after the first");
+    check_bits("act_bits", model_.act_bits, body_act_bits_, "the activation quantisers' levels");
+    std::optional<NetworkSpec> spec;
+    try {
+      spec = network_spec(model_.arch, static_cast<int>(model_.in_channels), static_cast<int>(model_.height),
+                          static_cast<int>(model_.width), static_cast<int>(model_.num_classes));
+    } catch (const std::invalid_argument&) {
+      return;  // an architecture of the user's own: nothing to compare with
+    }
+    const auto convs = std::count_if(spec->layers.begin(), spec->layers.end(), [](const LayerSpec& l) { return l.kind == LayerSpec::Conv; });
+    if (convs != conv_count_) {
+      fail_model(fmt::format("arch = '{}', which has {} convolutions, but the program has {}", model_.arch, convs, conv_count_));
+    }
+  }
+
   [[noreturn]] void fail_model(const std::string& message) const {
     throw std::invalid_argument("model: " + message);
   }
@@ -251,6 +279,7 @@ class Validator {
     where_ = "act_quant";
     const BufferShape in = read("input", op.input, BufferKind::Stream);
     level_set(op.levels);
+    body_act_bits_.insert(op.levels.bits);
     const size_t n = op.values.size();
     require_range("the number of values", static_cast<int64_t>(n), 2, kMaxActivationLevels);
     require_size("thresholds", op.thresholds.size(), static_cast<int64_t>(n) - 1, "one fewer than the values");
@@ -282,6 +311,8 @@ class Validator {
     }
     const BufferShape out = window_shape(in, op.out_channels, op.kernel, op.stride, op.padding);
     const SetInfo& set = level_set(op.levels);
+    ++conv_count_;
+    if (op.input != 0) body_weight_bits_.insert(op.levels.bits);
     require_size("codes", op.codes.size(), product({op.out_channels, op.in_channels, op.kernel, op.kernel}),
                  fmt::format("{} x {} x {} x {}", op.out_channels, op.in_channels, op.kernel, op.kernel));
     const int64_t max_w = check_codes(op.codes, set);
@@ -360,6 +391,8 @@ class Validator {
   size_t index_ = 0;
   std::string where_;
   std::map<std::tuple<Scheme, int, int, bool>, SetInfo> sets_;
+  std::set<int> body_weight_bits_, body_act_bits_;
+  std::ptrdiff_t conv_count_ = 0;
 };
 
 }  // namespace

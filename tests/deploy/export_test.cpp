@@ -76,6 +76,7 @@ TEST(Export, CodesReproduceTheFakeQuantWeights) {
 // round two close values apart.
 IntegerModel stem_only(const IntegerModel& full) {
   IntegerModel m = full;
+  m.arch = full.arch + "-stem";  // no longer the architecture it was cut from
   m.ops.resize(1);
   const ConvOp& stem = std::get<ConvOp>(m.ops[0]);
   const LevelSet u8 = LevelSet::uniform(8, true);

@@ -229,5 +229,18 @@ TEST(Validate, BoundsBufferSizes) {
   EXPECT_NE(validation_error(b.take()).find("model: the buffers hold 1342177280 elements together"), std::string::npos);
 }
 
+// Metadata that claims another network than the program holds: bits or architecture.
+TEST(Validate, MetadataMustDescribeTheBody) {
+  IntegerModel model = test::resnet20_model(4);
+  model.weight_bits = 2;
+  EXPECT_EQ(validation_error(model), "model: weight_bits = 2, but the weights of the convolutions after the first have 4 bits");
+  model = test::resnet20_model(4);
+  model.act_bits = 8;
+  EXPECT_EQ(validation_error(model), "model: act_bits = 8, but the activation quantisers' levels have 4 bits");
+  model = test::resnet20_model(4);
+  model.arch = "resnet56";
+  EXPECT_EQ(validation_error(model), "model: arch = 'resnet56', which has 57 convolutions, but the program has 21");
+}
+
 }  // namespace
 }  // namespace apot::deploy
