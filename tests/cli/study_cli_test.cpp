@@ -63,7 +63,8 @@ TEST(StudyCli, CifarRecipeRunsOnCifarBinaryFiles) {
 }
 
 TEST(StudyCli, BadFlagsAreNamed) {
-  EXPECT_THAT(run_apot("study --plan --epochs-fp -2").err, HasSubstr("--epochs-fp -2"));
+  EXPECT_THAT(run_apot("study --plan --epochs-fp -2").err, HasSubstr("--epochs-fp: '-2': expected a whole number >= 1"));
+  EXPECT_THAT(run_apot("study --plan --epochs-quant 0").err, HasSubstr("--epochs-quant: '0': expected a whole number >= 1"));
   EXPECT_THAT(run_apot("study --plan --only apot7").err, HasSubstr("--only apot7: no such row"));
   EXPECT_THAT(run_apot("study --plan --recipe cifar10-paper --dataset mnist").err, HasSubstr("--dataset mnist"));
 }
