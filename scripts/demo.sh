@@ -6,7 +6,8 @@
 # it on the integer engine, check it against the fake-quant network, and count its own shift-adds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build_dir=$(bash scripts/build.sh | tail -n 1)
+echo "== building the apot command (the first time takes several minutes; the tests are built by scripts/test.sh)"
+build_dir=$(bash scripts/build.sh apot | tail -n 1)
 apot="$build_dir/cli/apot"
 out=${APOT_DEMO_DIR:-demo-run}
 subset=(--train-limit 10000 --test-limit 2000)
