@@ -11,8 +11,6 @@
 #include "deploy/calibrate.h"
 #include "deploy/export.h"
 #include "deploy/model_file.h"
-#include "models/state_dict.h"
-#include "models/torch_io.h"
 
 namespace apot::cli {
 

@@ -4,7 +4,6 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "data/datasets.h"
-#include "models/state_dict.h"
 #include "models/torch_io.h"
 
 namespace apot::cli {

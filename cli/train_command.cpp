@@ -9,8 +9,6 @@
 #include "cli/model_options.h"
 #include "cli/worker_launcher.h"
 #include "data/datasets.h"
-#include "models/state_dict.h"
-#include "models/torch_io.h"
 #include "train/process_group.h"
 #include "train/trainer.h"
 

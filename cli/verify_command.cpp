@@ -9,7 +9,6 @@
 #include "deploy/agreement.h"
 #include "deploy/engine.h"
 #include "deploy/model_file.h"
-#include "models/state_dict.h"
 #include "models/torch_io.h"
 
 namespace apot::cli {

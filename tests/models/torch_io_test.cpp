@@ -2,7 +2,10 @@
 // note), integer ones keep their type, values as torch.load gives them; complex tensors are refused by name.
 #include "models/torch_io.h"
 
+#include <filesystem>
 #include <fstream>
+
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -64,13 +67,14 @@ TEST(ReadTensor, ReadsViewsInBothFormats) {
 
 TEST(WriteStateDict, ReadsBack) {
   const StateDict state = {{"a", torch::randn({3, 2})}, {"b", torch::arange(4)}};
-  const std::string path = test::torch_files_dir() + "/written.pt";
+  const std::string path = (std::filesystem::temp_directory_path() / ("apot_written_" + std::to_string(::getpid()) + ".pt")).string();
   write_state_dict(state, path);
   const StateDict back = read_state_dict(path);
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[0].first, "a");
   EXPECT_TRUE(back[0].second.equal(state[0].second));
   EXPECT_TRUE(back[1].second.equal(state[1].second));
+  std::filesystem::remove(path);
 }
 
 }  // namespace
