@@ -1,10 +1,10 @@
-// Per layer: the integer engine's fastest convolution against oneDNN's int8 convolution.
+// Per layer: each of the integer engine's convolution kernels against oneDNN's int8 convolution.
 // APoT: the convolution on 4-bit APoT codes and weights, exactly as deploy::Engine runs it (its per-op
 // time), with the epilogue of its role in the network:
 // - "codes out": requantisation, ReLU and the next layer's activation quantiser fused in: 4-bit codes in,
 //   4-bit codes out (every conv that an activation quantiser reads);
 // - "+ shortcut": a residual block's conv2 with the block's 1x1 stride-2 downsampling shortcut, which
-//   the engine computes inside it span by span (deploy/engine.h): requantisation, the shortcut's stream
+//   the engine computes inside it span by span (deploy/engine/engine.h): requantisation, the shortcut's stream
 //   added, ReLU, the stream stored (the next block adds it) and the next activation quantiser fused in;
 // - "shortcut, alone": that shortcut as a layer of its own, requantised into the int32 stream, no ReLU,
 //   as the engine runs it unfused (EngineOptions::fuse = false; the scalar and shift-add kernels).
@@ -13,9 +13,11 @@
 // layer before would leave them in cache. Codes out: into u8 with ReLU (--dst s32 for int32); shortcut
 // alone: into s32; + shortcut: the shortcut into s32, then conv2 into the same s32 memory with a sum
 // post-op and ReLU (both timed). Two threads each (--threads), repetitions interleaved, medians.
-// Target: onednn/apot >= 1 on every layer.
+// Kernels: every family of the kernel table this CPU runs (deploy/kernels/kernel.h) but the shift-add
+// reference, which counts its operations rather than racing; --kernels names some (e.g. auto or avx2).
+// Target: onednn/apot >= 1 on every layer for the fastest kernel.
 //
-//   bench_conv [--seconds S] [--filter TEXT] [--batches 1,64] [--dst u8|s32] [--threads 2]
+//   bench_conv [--seconds S] [--filter TEXT] [--batches 1,64] [--dst u8|s32] [--threads 2] [--kernels K,..]
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -24,12 +26,15 @@
 #include <cstring>
 #include <dnnl.hpp>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "deploy/engine.h"
-#include "tests/deploy/model_builder.h"
+#include "deploy/engine/engine.h"
+#include "deploy/kernels/kernel.h"
+#include "tests/support/integer_model_builder.h"
+#include "tests/support/random.h"
 
 namespace {
 
@@ -86,6 +91,16 @@ std::string load_average() {
   return one + " " + five;
 }
 
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> items;
+  for (size_t p = 0; p < list.size();) {
+    const size_t comma = list.find(',', p);
+    items.push_back(list.substr(p, comma - p));
+    p = comma == std::string::npos ? list.size() : comma + 1;
+  }
+  return items;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
@@ -100,7 +115,7 @@ double median(std::vector<double> v) {
 //   -> the layer (adds the shortcut) -> act quant (fused), and -> 1x1 conv that adds its stream -> fc.
 class ApotLayer {
  public:
-  ApotLayer(const Layer& l, int batch, int threads) : batch_(batch) {
+  ApotLayer(const Layer& l, int batch, int threads, Kernel kernel) : batch_(batch) {
     const LevelSetSpec w8{Scheme::Uniform, 8, 1, true}, w4{Scheme::APoT, 4, 2, true}, a4{Scheme::APoT, 4, 2, false};
     const bool pair = l.role == Role::WithShortcut;
     const int in_channels = pair ? l.shortcut_channels() : l.in_channels, size = pair ? 2 * l.size : l.size;
@@ -133,11 +148,9 @@ class ApotLayer {
       }
     }
     engine_ = std::make_unique<Engine>(std::move(model),
-                                       EngineOptions{Kernel::Auto, threads, l.role != Role::ShortcutAlone});
-    input_.resize(static_cast<size_t>(batch) * in_channels * size * size);
-    std::mt19937 rng(2);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    for (float& x : input_) x = std::clamp(normal(rng), -7.9f, 7.9f);
+                                       EngineOptions{kernel, threads, l.role != Role::ShortcutAlone});
+    input_ = test::gaussian_samples(static_cast<size_t>(batch) * in_channels * size * size, 2);
+    for (float& x : input_) x = std::clamp(x, -7.9f, 7.9f);
   }
   // Seconds of the timed ops in one engine run.
   double run() {
@@ -264,6 +277,10 @@ int main(int argc, char** argv) {
   std::string filter, dst = "u8";
   std::vector<int> batches = {1, 64};
   int threads = 2;
+  std::vector<Kernel> kernels;
+  for (const Kernel k : supported_kernels()) {
+    if (k != Kernel::ShiftAdd) kernels.push_back(k);
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--seconds") {
@@ -276,10 +293,14 @@ int main(int argc, char** argv) {
       dst = value;
     } else if (flag == "--batches") {
       batches.clear();
-      for (size_t p = 0; p < value.size();) {
-        const size_t comma = value.find(',', p);
-        batches.push_back(std::stoi(value.substr(p, comma - p)));
-        p = comma == std::string::npos ? value.size() : comma + 1;
+      for (const std::string& b : split(value)) batches.push_back(std::stoi(b));
+    } else if (flag == "--kernels") {
+      kernels.clear();
+      try {
+        for (const std::string& k : split(value)) kernels.push_back(resolve(parse_kernel(k)));
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "--kernels: {}\n", e.what());
+        return 2;
       }
     } else {
       fmt::print(stderr, "unknown flag {}\n", flag);
@@ -301,22 +322,29 @@ int main(int argc, char** argv) {
     for (const int batch : batches) {
       const std::string name = fmt::format("layer {} batch {}", l.describe(), batch);
       if (!filter.empty() && name.find(filter) == std::string::npos) continue;
-      ApotLayer apot(l, batch, threads);
+      std::vector<std::unique_ptr<ApotLayer>> apot;
+      for (const Kernel k : kernels) apot.push_back(std::make_unique<ApotLayer>(l, batch, threads, k));
       OnednnLayer onednn(l, batch, dst_type, engine);
-      for (int i = 0; i < 3; ++i) apot.run(), onednn.run();  // warm up
-      std::vector<double> a, o;
-      double spent = 0;
-      while ((spent < 2 * seconds || a.size() < 7) && a.size() < 1000) {
-        a.push_back(apot.run());
-        o.push_back(onednn.run());
-        spent += a.back() + o.back();
+      for (int i = 0; i < 3; ++i) {  // warm up
+        for (auto& a : apot) a->run();
+        onednn.run();
       }
-      const double ta = median(a) * 1e3, to = median(o) * 1e3;
-      const double fa = *std::min_element(a.begin(), a.end()) * 1e3, fo = *std::min_element(o.begin(), o.end()) * 1e3;
-      lines.push_back(fmt::format(
-          "{}: apot {:.3f} ms, onednn {:.3f} ms, onednn/apot {:.2f}   (fastest: {:.3f} / {:.3f} ms, {:.2f})", name, ta,
-          to, to / ta, fa, fo, fo / fa));
-      fmt::print("{}   [{} reps; apot {} kernel; onednn {}]\n", lines.back(), a.size(), apot.kernel(), onednn.impl());
+      std::vector<std::vector<double>> a(apot.size());
+      std::vector<double> o;
+      double spent = 0;
+      while ((spent < (1 + apot.size()) * seconds || o.size() < 7) && o.size() < 1000) {
+        for (size_t k = 0; k < apot.size(); ++k) spent += a[k].emplace_back(apot[k]->run());
+        spent += o.emplace_back(onednn.run());
+      }
+      const double to = median(o) * 1e3, fo = *std::min_element(o.begin(), o.end()) * 1e3;
+      std::string line = fmt::format("{}: onednn {:.3f} ms", name, to);
+      for (size_t k = 0; k < apot.size(); ++k) {
+        const double ta = median(a[k]) * 1e3, fa = *std::min_element(a[k].begin(), a[k].end()) * 1e3;
+        line += fmt::format("; {} {:.3f} ms, onednn/apot {:.2f} (fastest {:.2f})", apot[k]->kernel(), ta, to / ta,
+                            fo / fa);
+      }
+      lines.push_back(line);
+      fmt::print("{}   [{} reps; onednn {}]\n", line, o.size(), onednn.impl());
       std::fflush(stdout);
     }
   }

@@ -10,8 +10,8 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
-#include "deploy/engine.h"
-#include "deploy/export.h"
+#include "deploy/engine/engine.h"
+#include "deploy/export/export.h"
 
 namespace apot::cli {
 

@@ -13,8 +13,8 @@
 #include "cli/commands.h"
 #include "core/cost.h"
 #include "core/network_spec.h"
-#include "deploy/model_cost.h"
-#include "deploy/model_file.h"
+#include "deploy/analysis/model_cost.h"
+#include "deploy/format/model_file.h"
 
 namespace apot::cli {
 

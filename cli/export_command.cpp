@@ -8,9 +8,9 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "data/datasets.h"
-#include "deploy/calibrate.h"
-#include "deploy/export.h"
-#include "deploy/model_file.h"
+#include "deploy/export/calibrate.h"
+#include "deploy/export/export.h"
+#include "deploy/format/model_file.h"
 
 namespace apot::cli {
 

@@ -7,9 +7,9 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "cli/test_batches.h"
-#include "deploy/agreement.h"
-#include "deploy/engine.h"
-#include "deploy/model_file.h"
+#include "deploy/analysis/agreement.h"
+#include "deploy/engine/engine.h"
+#include "deploy/format/model_file.h"
 #include "models/torch_io.h"
 
 namespace apot::cli {

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "deploy/integer_model.h"
+#include "deploy/format/integer_model.h"
 
 namespace apot::cli {
 

@@ -6,9 +6,9 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "cli/test_batches.h"
-#include "deploy/agreement.h"
-#include "deploy/engine.h"
-#include "deploy/model_file.h"
+#include "deploy/analysis/agreement.h"
+#include "deploy/engine/engine.h"
+#include "deploy/format/model_file.h"
 #include "models/torch_io.h"
 
 namespace apot::cli {
@@ -26,7 +26,7 @@ void print_agreement(const std::string& a, const std::string& b, const deploy::A
                                          r.images - r.same_top1 > static_cast<int64_t>(r.disagreeing.size()) ? ", ..." : "");
 }
 
-// x on the engine's input grid (deploy/integer_model.h, InputQuant: round half away from zero), so the
+// x on the engine's input grid (deploy/format/integer_model.h, InputQuant: round half away from zero), so the
 // fake-quant network sees exactly the input the engine computes with.
 torch::Tensor on_input_grid(const torch::Tensor& x, double scale) {
   return torch::sign(x) * torch::floor(x.abs() / scale + 0.5) * scale;

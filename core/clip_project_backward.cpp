@@ -25,7 +25,8 @@ inline ElementGrad element_grad(float x, float out, float alpha, const ClipGradR
 
 double clip_project_backward(const float* x, const float* out, const float* g, float* grad_x, size_t n,
                              float alpha, const ClipGradRule& rule, Isa isa) {
-  if (isa == Isa::Avx2) return clip_project_backward_avx2(x, out, g, grad_x, n, alpha, rule);
+  constexpr Isa kWritten[] = {Isa::Scalar, Isa::Avx2};
+  if (highest_written(kWritten, isa) == Isa::Avx2) return clip_project_backward_avx2(x, out, g, grad_x, n, alpha, rule);
   double alpha_sum = 0;
   for (size_t i = 0; i < n; ++i) {
     const ElementGrad d = element_grad(x[i], out[i], alpha, rule);

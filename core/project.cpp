@@ -44,6 +44,13 @@ Projector::Projector(const LevelSet& set, Midpoints midpoints) {
   tables_.thresholds.resize(padded, std::numeric_limits<float>::infinity());
 }
 
+namespace {
+
+// The instruction sets the projection is written for (project_scalar, project_avx2).
+constexpr Isa kProjectKernels[] = {Isa::Scalar, Isa::Avx2};
+
+}  // namespace
+
 Projector::Prepared Projector::prepare(float alpha, Isa isa) const {
   if (!(alpha > 0) || !std::isfinite(alpha)) {
     throw std::invalid_argument(fmt::format("clipping threshold alpha = {} is invalid: expected finite > 0", alpha));
@@ -52,16 +59,17 @@ Projector::Prepared Projector::prepare(float alpha, Isa isa) const {
   Prepared p;
   p.tables_ = &tables_;
   p.alpha_ = alpha;
-  p.isa_ = isa;
-  if (isa == Isa::Avx2) scale_tables(tables_, alpha, &p.scaled_);
+  p.isa_ = highest_written(kProjectKernels, isa);
+  if (p.isa_ == Isa::Avx2) scale_tables(tables_, alpha, &p.scaled_);
   return p;
 }
 
 size_t Projector::Prepared::run(const float* in, float* out, size_t n) const {
   size_t first_nan = n;
-  switch (isa_) {
-    case Isa::Scalar: project_scalar(*tables_, in, out, n, alpha_, &first_nan); break;
-    case Isa::Avx2: project_avx2(scaled_, in, out, n, &first_nan); break;
+  if (isa_ == Isa::Avx2) {
+    project_avx2(scaled_, in, out, n, &first_nan);
+  } else {
+    project_scalar(*tables_, in, out, n, alpha_, &first_nan);
   }
   return first_nan;
 }

@@ -21,7 +21,7 @@ cd "$root"
 case "$target" in
   model_file)
     sources=(core/levels.cpp core/codec.cpp core/atomic_file.cpp
-             deploy/validate.cpp deploy/bit_pack.cpp deploy/crc32.cpp deploy/byte_io.cpp deploy/model_file.cpp)
+             deploy/format/validate.cpp deploy/format/bit_pack.cpp deploy/format/crc32.cpp deploy/format/byte_io.cpp deploy/format/model_file.cpp)
     libs=(-lfmt)
     # Inputs are a few KB, and the loader never allocates much more than its input.
     options=(-max_len=8192 -malloc_limit_mb=64)

@@ -3,8 +3,8 @@
 #include <string>
 
 #include "core/atomic_file.h"
-#include "deploy/model_file.h"
-#include "tests/deploy/tiny_model.h"
+#include "deploy/format/model_file.h"
+#include "tests/support/tiny_model.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -1,4 +1,4 @@
-// libFuzzer target for the .apot loader (deploy/model_file.h). Any bytes must give a model or a
+// libFuzzer target for the .apot loader (deploy/format/model_file.h). Any bytes must give a model or a
 // std::invalid_argument, the one exception deserialize() documents; a crash, a sanitizer report, any
 // other exception or an allocation over -malloc_limit_mb is a finding. See fuzz/README.md.
 #include <cstdint>
@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "deploy/crc32.h"
-#include "deploy/model_file.h"
-#include "tests/deploy/model_difference.h"
+#include "deploy/format/crc32.h"
+#include "deploy/format/model_file.h"
+#include "tests/support/model_difference.h"
 
 namespace {
 

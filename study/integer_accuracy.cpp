@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "data/batches.h"
-#include "deploy/agreement.h"
+#include "deploy/analysis/agreement.h"
 
 namespace apot::study {
 

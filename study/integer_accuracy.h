@@ -1,4 +1,4 @@
-// Top-1 accuracy of the integer engine (deploy/engine.h) on a test set: the study's "integer-engine
+// Top-1 accuracy of the integer engine (deploy/engine/engine.h) on a test set: the study's "integer-engine
 // accuracy" column, next to the fake-quant network's. Plain C++, no LibTorch.
 #pragma once
 
@@ -6,8 +6,8 @@
 #include <string>
 
 #include "data/dataset.h"
-#include "deploy/engine.h"
-#include "deploy/integer_model.h"
+#include "deploy/engine/engine.h"
+#include "deploy/format/integer_model.h"
 
 namespace apot::study {
 

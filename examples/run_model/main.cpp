@@ -11,9 +11,9 @@
 
 #include "data/batches.h"
 #include "data/datasets.h"
-#include "deploy/agreement.h"
-#include "deploy/engine.h"
-#include "deploy/model_file.h"
+#include "deploy/analysis/agreement.h"
+#include "deploy/engine/engine.h"
+#include "deploy/format/model_file.h"
 
 int main(int argc, char** argv) try {
   if (argc < 2) {
