@@ -1,7 +1,6 @@
 // Projection throughput beside a plain copy of the same 16M floats, single thread, in one run.
 // Target: 4-bit APoT projection >= 50% of the copy rate.
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -9,19 +8,14 @@
 
 #include "bench/ratio_reporter.h"
 #include "core/project.h"
+#include "tests/support/random.h"
 
 namespace {
 
 constexpr size_t kCount = size_t{16} << 20;
 
 const std::vector<float>& input() {
-  static const std::vector<float> values = [] {
-    std::vector<float> v(kCount);
-    std::mt19937 rng(1);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    for (float& x : v) x = normal(rng);
-    return v;
-  }();
+  static const std::vector<float> values = apot::test::gaussian_samples(kCount, 1);
   return values;
 }
 

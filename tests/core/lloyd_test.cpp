@@ -1,26 +1,20 @@
 #include "core/lloyd.h"
 
 #include <cmath>
-#include <random>
 
 #include <gtest/gtest.h>
 
 #include "core/levels.h"
 #include "core/quant_error.h"
+#include "tests/support/random.h"
 
 namespace apot {
 namespace {
 
-std::vector<float> gaussian(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
+using test::gaussian_samples;
 
 TEST(Lloyd, TernaryGaussianConvergesToTheKnownOptimum) {
-  const auto w = gaussian(1 << 18, 9);
+  const auto w = gaussian_samples(1 << 18, 9);
   const auto mags = lloyd_max_magnitudes(w.data(), w.size(), 1, true, /*alpha=*/10.0);
   ASSERT_EQ(mags.size(), 2u);
   EXPECT_EQ(mags[0], 0.0);
@@ -29,7 +23,7 @@ TEST(Lloyd, TernaryGaussianConvergesToTheKnownOptimum) {
 
 // Lloyd's fixed point: every level but 0 is the mean of the data nearest to it.
 TEST(Lloyd, LevelsAreCentroidsOfTheirCells) {
-  const auto w = gaussian(50000, 10);
+  const auto w = gaussian_samples(50000, 10);
   const double alpha = 3.0;
   const auto mags = lloyd_max_magnitudes(w.data(), w.size(), 3, true, alpha);
   for (size_t j = 1; j < mags.size(); ++j) {
@@ -46,7 +40,7 @@ TEST(Lloyd, LevelsAreCentroidsOfTheirCells) {
 }
 
 TEST(Lloyd, FitsGaussianWeightsBetterThanFixedSets) {
-  const auto w = gaussian(50000, 11);
+  const auto w = gaussian_samples(50000, 11);
   const double alpha = 2.5;
   const LevelSet lloyd = LevelSet::lloyd(lloyd_max_magnitudes(w.data(), w.size(), 3, true, alpha), 4, true);
   const double lloyd_error = quantization_error(lloyd, w.data(), w.size(), alpha).total();

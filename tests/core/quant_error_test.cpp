@@ -1,20 +1,14 @@
 #include "core/quant_error.h"
+#include "tests/support/random.h"
 
 #include <cmath>
-#include <random>
 
 #include <gtest/gtest.h>
 
 namespace apot {
 namespace {
 
-std::vector<float> gaussian(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
+using test::gaussian_samples;
 
 // Eq. 14 by hand on the ternary set {-1, 0, 1}.
 TEST(QuantError, SplitsIntoClippingAndProjection) {
@@ -36,13 +30,13 @@ TEST(QuantError, UnsignedSetsClipNegativeValuesToZero) {
 
 // The optimal ternary quantiser of a unit Gaussian has levels 0, +-1.2240 (Lloyd-Max).
 TEST(QuantError, QemFindsTheKnownTernaryOptimumOfAGaussian) {
-  const auto w = gaussian(1 << 18, 7);
+  const auto w = gaussian_samples(1 << 18, 7);
   const QemResult r = qem_alpha(LevelSet::uniform(2, true), w.data(), w.size());
   EXPECT_NEAR(r.alpha, 1.224, 0.012);
 }
 
 TEST(QuantError, QemIsNoWorseThanAFineScan) {
-  const auto w = gaussian(20000, 8);
+  const auto w = gaussian_samples(20000, 8);
   for (const LevelSet& set : {LevelSet::apot(4, 2, true), LevelSet::uniform(4, true), LevelSet::pot(4, true)}) {
     const QemResult r = qem_alpha(set, w.data(), w.size());
     double best = INFINITY;
