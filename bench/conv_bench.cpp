@@ -119,26 +119,28 @@ class ApotLayer {
     const LevelSetSpec w8{Scheme::Uniform, 8, 1, true}, w4{Scheme::APoT, 4, 2, true}, a4{Scheme::APoT, 4, 2, false};
     const bool pair = l.role == Role::WithShortcut;
     const int in_channels = pair ? l.shortcut_channels() : l.in_channels, size = pair ? 2 * l.size : l.size;
-    test::ModelBuilder b(in_channels, size, size, 1);
-    const test::Tensor stream = b.conv("stem", b.input(), in_channels, 1, 1, 0, w8, -1, true, false);
-    const test::Tensor codes = b.act_quant(stream, a4, 8.0);
-    test::Tensor out, next;
+    deploy::test::ModelBuilder b(in_channels, size, size, 1);
+    const deploy::test::Tensor stream = b.conv("stem", b.input(), in_channels, 1, 1, 0, w8, -1, true, false);
+    const deploy::test::Tensor codes = b.act_quant(stream, a4, 8.0);
+    deploy::test::Tensor out, next;
     if (l.role == Role::CodesOut) {
       out = b.conv("layer", codes, l.out_channels, l.kernel, l.stride, l.kernel / 2, w4, -1, true, false);
       next = b.conv("next", b.act_quant(out, a4, 8.0), 16, 1, 1, 0, w4, -1, true, false);
     } else if (l.role == Role::ShortcutAlone) {
       out = b.conv("layer", codes, l.out_channels, 1, l.stride, 0, w4, -1, false, false);
-      const test::Tensor path = b.conv("path", codes, l.out_channels, 1, l.stride, 0, w4, -1, true, false);
+      const deploy::test::Tensor path = b.conv("path", codes, l.out_channels, 1, l.stride, 0, w4, -1, true, false);
       next = b.conv("next", b.act_quant(path, a4, 8.0), l.out_channels, 1, 1, 0, w4, out.buffer, true, false);
     } else {
-      const test::Tensor shortcut = b.conv("shortcut", codes, l.out_channels, 1, 2, 0, w4, -1, false, false);
-      const test::Tensor h =
+      const deploy::test::Tensor shortcut = b.conv("shortcut", codes, l.out_channels, 1, 2, 0, w4, -1, false, false);
+      const deploy::test::Tensor h =
           b.act_quant(b.conv("conv1", codes, l.out_channels, 3, 2, 1, w4, -1, true, false), a4, 8.0);
       out = b.conv("layer", h, l.out_channels, 3, 1, 1, w4, shortcut.buffer, true, false);
       next = b.conv("next", b.act_quant(out, a4, 8.0), l.out_channels, 1, 1, 0, w4, out.buffer, true, false);
     }
     b.avg_pool_linear("fc", next, 10, w8);
     IntegerModel model = b.take();
+    model.weight_bits = 4;  // the body's; the stem's 8-bit weights read the input, as a first conv's do
+    model.act_bits = 4;
     // Timed: the layer, the shortcut it computes and the quantiser of its output (0 s where fused).
     for (size_t i = 0; i < model.ops.size(); ++i) {
       if (const auto* conv = std::get_if<ConvOp>(&model.ops[i])) {
@@ -149,7 +151,7 @@ class ApotLayer {
     }
     engine_ = std::make_unique<Engine>(std::move(model),
                                        EngineOptions{kernel, threads, l.role != Role::ShortcutAlone});
-    input_ = test::gaussian_samples(static_cast<size_t>(batch) * in_channels * size * size, 2);
+    input_ = apot::test::gaussian_samples(static_cast<size_t>(batch) * in_channels * size * size, 2);
     for (float& x : input_) x = std::clamp(x, -7.9f, 7.9f);
   }
   // Seconds of the timed ops in one engine run.
