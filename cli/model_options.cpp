@@ -194,7 +194,7 @@ const CLI::Validator& at_least_one() {
         } catch (const std::exception&) {
           used = 0;
         }
-        if (used != text.size() || value < 1) return "'" + text + "': expected a whole number >= 1 (leave the option out for all)";
+        if (used != text.size() || value < 1) return "'" + text + "': expected a whole number >= 1 (leave the option out for its default)";
         return "";
       },
       "N >= 1");
