@@ -67,7 +67,7 @@ void add_bench_engine(CLI::App& bench) {
   model->bits = 4;
   model->add_to(*c);
   c->add_option("--batch-sizes", *batches, "comma-separated batch sizes")->capture_default_str();
-  c->add_option("--reps", *reps, "timed repetitions per batch size and side (after one warm-up)")->capture_default_str();
+  add_reps_flag(*c, *reps);
   add_input_shape_flag(*c, *input);
   deprecated_alias(*c, "--input", "--input-shape");
   add_kernel_flag(*c, *kernel);
@@ -75,7 +75,6 @@ void add_bench_engine(CLI::App& bench) {
     set_threads(model->threads);
     const std::vector<int> sizes = parse_int_list(*batches, "--batch-sizes");
     const InputShape shape = bench_input_shape(*input);
-    if (*reps < 1) throw std::invalid_argument("--reps must be >= 1");
     torch::NoGradGuard no_grad;
     torch::manual_seed(0);
     // The quantised network with batch-norm statistics from a few random batches, exported; and the
@@ -126,24 +125,25 @@ void add_bench_command(CLI::App& app) {
   auto model = std::make_shared<ModelFlags>();
   auto bits = std::make_shared<std::string>("32,4,2");
   auto batch = std::make_shared<int64_t>(128);
-  auto steps = std::make_shared<int>(5);
+  auto reps = std::make_shared<int>(5);
   auto input = std::make_shared<std::string>("3x32x32");
   model->add_to(*c, /*with_bits=*/false);
   c->add_option("--bits", *bits, "comma-separated bit-widths, 32 = full precision (the ratios' base)")->capture_default_str();
   c->add_option("--batch-size", *batch)->capture_default_str();
-  c->add_option("--steps", *steps, "timed steps per configuration (after one warm-up step)")->capture_default_str();
+  add_reps_flag(*c, *reps);
+  deprecated_alias(*c, "--steps", "--reps");
   add_input_shape_flag(*c, *input);
   deprecated_alias(*c, "--input", "--input-shape");
   c->callback([=] {
     set_threads(model->threads);
     const std::vector<int> widths = parse_int_list(*bits, "--bits");
     const InputShape shape = bench_input_shape(*input);
-    if (*steps < 1 || *batch < 1) throw std::invalid_argument("--steps and --batch-size must be >= 1");
+    if (*batch < 1) throw std::invalid_argument("--batch-size must be >= 1");
     torch::manual_seed(0);
     const torch::Tensor x = torch::randn({*batch, shape.channels, shape.h, shape.w});
     const torch::Tensor y = torch::randint(10, {*batch}, torch::kLong);
     fmt::print("{} train step, batch {}, input {}, {} threads, {} timed steps each\n", model->arch, *batch, *input,
-               at::get_num_threads(), *steps);
+               at::get_num_threads(), *reps);
     // All configurations are built first and their steps interleaved, round after round, so that a
     // machine's drift and noise reach every one alike; each reports its median step.
     struct Config {
@@ -173,7 +173,7 @@ void add_bench_command(CLI::App& app) {
       });
     };
     for (Config& config : configs) step(config);  // warm-up: allocations, first touch
-    for (int s = 0; s < *steps; ++s) {
+    for (int s = 0; s < *reps; ++s) {
       for (Config& config : configs) config.seconds.push_back(step(config));
     }
     std::vector<std::pair<std::string, double>> results;

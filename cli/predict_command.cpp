@@ -19,7 +19,8 @@ void add_predict_command(CLI::App& app) {
   model->add_to(*c);
   checkpoint->add_to(*c, "--checkpoint", "the weights");
   add_input_file_flag(*c, *input)->required();
-  c->add_option("--output", *output, "where to write the N x classes logits (torch.load opens it)")->required();
+  add_logits_out_flag(*c, *output)->required();
+  deprecated_alias(*c, "--output", "--out");
   auto* classes_option = c->add_option("--classes", *classes, "number of classes (default for a checkpoint apot wrote: its own)")
                              ->capture_default_str();
   c->callback([=] {

@@ -23,18 +23,19 @@ void add_run_command(CLI::App& app) {
   auto threads = std::make_shared<int>(0);
   source->add_to(*c);
   deprecated_alias(*c, "model", "--model");
-  c->add_option("--output", *output, "where to write the N x classes logits (torch.load opens it); needs --input");
+  add_logits_out_flag(*c, *output);
+  deprecated_alias(*c, "--output", "--out");
   add_kernel_flag(*c, *kernel);
   add_threads_flag(*c, *threads);
   c->callback([=] {
-    if (!output->empty() && source->input.empty()) throw std::invalid_argument("--output writes the logits of --input: give --input too");
+    if (!output->empty() && source->input.empty()) throw std::invalid_argument("--out writes the logits of --input: give --input too");
     const deploy::IntegerModel model = deploy::load_model(source->model);
     deploy::EngineOptions engine_options;
     engine_options.kernel = deploy::parse_kernel(*kernel);
     engine_options.threads = thread_count(*threads);
     deploy::Engine engine(model, engine_options);
     if (!source->input.empty()) {
-      if (output->empty()) throw std::invalid_argument("--input needs --output");
+      if (output->empty()) throw std::invalid_argument("--input needs --out");
       const torch::Tensor x = models::read_tensor(source->input).to(torch::kFloat).contiguous();
       if (x.dim() != 4 || x.size(1) != model.in_channels || x.size(2) != model.height || x.size(3) != model.width) {
         throw std::invalid_argument(fmt::format("{}: expected N x {} x {} x {}, got shape {}", source->input, model.in_channels,

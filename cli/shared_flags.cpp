@@ -66,6 +66,10 @@ CLI::Option* add_input_file_flag(CLI::App& c, std::string& path) {
       ->type_name("FILE");
 }
 
+CLI::Option* add_logits_out_flag(CLI::App& c, std::string& path) {
+  return c.add_option("--out", path, "where to write the N x classes logits of --input (torch.load opens it)")->type_name("FILE");
+}
+
 InputShape parse_input_shape(const std::string& text) {
   InputShape s;
   char x1 = 0, x2 = 0, rest = 0;
@@ -100,6 +104,12 @@ CLI::Option* add_kernel_flag(CLI::App& c, std::string& kernel) {
                                           "avx2 | avx512-vnni")
       ->capture_default_str()
       ->check(parses_as([](const std::string& name) { deploy::parse_kernel(name); }, "KERNEL"));
+}
+
+CLI::Option* add_reps_flag(CLI::App& c, int& reps) {
+  return c.add_option("--reps", reps, "timed repetitions of each measurement, after one warm-up")
+      ->capture_default_str()
+      ->check(at_least_one());
 }
 
 void deprecated_alias(CLI::App& c, const std::string& old_name, const std::string& new_name) {

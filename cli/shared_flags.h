@@ -21,6 +21,9 @@ CLI::Option* add_model_file_flag(CLI::App& command, std::string& path);
 // --input FILE: an N x C x H x W float tensor saved by torch.save.
 CLI::Option* add_input_file_flag(CLI::App& command, std::string& path);
 
+// --out FILE: where the N x classes logits of --input go, as a tensor torch.load opens.
+CLI::Option* add_logits_out_flag(CLI::App& command, std::string& path);
+
 // --input-shape CxHxW: the shape of one input image, for commands that make up their input.
 CLI::Option* add_input_shape_flag(CLI::App& command, std::string& shape);
 // The shape --input-shape gives (errors: "'TEXT': expected CxHxW ...").
@@ -35,6 +38,9 @@ CLI::Option* add_threads_flag(CLI::App& command, int& threads);
 
 // --kernel NAME: the integer engine's kernels (deploy::parse_kernel's names).
 CLI::Option* add_kernel_flag(CLI::App& command, std::string& kernel);
+
+// --reps N: timed repetitions of each measurement in a benchmark, after one warm-up.
+CLI::Option* add_reps_flag(CLI::App& command, int& reps);
 
 // Makes `old_name` (an option such as "--limit", or a positional such as "model") a hidden alias of the
 // option `new_name` that `command` already has: its values go to that option, through its checks, and

@@ -102,10 +102,10 @@ TEST_F(SharedFlagsCli, RunTakesTheModelAsAnOptionAndStillPositionally) {
   expect_deprecated_alias("run " + model() + " --test-limit 16" + data(), "run --model " + model() + " --test-limit 16" + data(),
                           note);
   const std::string old_logits = dir_->file("old.pt"), new_logits = dir_->file("new.pt");
-  RunResult r = run_apot("run " + model() + " --input " + input() + " --output " + old_logits + data());
+  RunResult r = run_apot("run " + model() + " --input " + input() + " --out " + old_logits + data());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(occurrences(r.err, note), 1u) << r.err;
-  r = run_apot("run --model " + model() + " --input " + input() + " --output " + new_logits + data());
+  r = run_apot("run --model " + model() + " --input " + input() + " --out " + new_logits + data());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(models::read_tensor(old_logits).equal(models::read_tensor(new_logits)));
 
@@ -139,7 +139,7 @@ TEST_F(SharedFlagsCli, InputShapeIsTheShapeAndInputTheOldSpellingOfIt) {
   expect_deprecated_alias(cost + " --input 1x28x28", cost + " --input-shape 1x28x28", "apot cost" + note);
   const std::string engine = "bench engine --arch resnet20 --bits 4 --batch-sizes 2 --reps 1 --threads 1";
   expect_deprecated_alias(engine + " --input 1x12x12", engine + " --input-shape 1x12x12", "apot bench engine" + note);
-  const std::string step = "bench train-step --arch resnet20 --bits 32,4 --batch-size 2 --steps 1 --threads 1";
+  const std::string step = "bench train-step --arch resnet20 --bits 32,4 --batch-size 2 --reps 1 --threads 1";
   expect_deprecated_alias(step + " --input 1x12x12", step + " --input-shape 1x12x12", "apot bench train-step" + note);
   const std::pair<std::string, std::string> bad[] = {{"cost --arch resnet20 --bits 4", "3x224"}, {"cost", "3x0x224"},
                                                      {"cost", "3x-2x2"}, {"cost", "3x32x32x"}, {"bench engine", "axbxc"},
@@ -149,6 +149,29 @@ TEST_F(SharedFlagsCli, InputShapeIsTheShapeAndInputTheOldSpellingOfIt) {
     EXPECT_EQ(r.exit_code, 2) << command << " " << shape;
     EXPECT_THAT(r.err, HasSubstr("--input-shape: '" + shape + "': expected CxHxW")) << command;
   }
+}
+
+TEST_F(SharedFlagsCli, OutputIsTheOldSpellingOfOut) {
+  const std::string logits = dir_->file("logits.pt");
+  const std::pair<std::string, std::string> commands[] = {
+      {"run", "run --model " + model() + " --input " + input() + data()},
+      {"predict", "predict --checkpoint " + checkpoint() + " --input " + input() + " --threads 1"}};
+  for (const auto& [name, command] : commands) {
+    expect_deprecated_alias(command + " --output " + logits, command + " --out " + logits,
+                            "apot " + name + " --output is deprecated: use --out; the old form goes in the next release");
+    const torch::Tensor by_out = models::read_tensor(logits);
+    ASSERT_EQ(run_apot(command + " --output " + logits).exit_code, 0);
+    EXPECT_TRUE(models::read_tensor(logits).equal(by_out)) << name;
+  }
+}
+
+TEST_F(SharedFlagsCli, StepsIsTheOldSpellingOfReps) {
+  const std::string step = "bench train-step --arch resnet20 --bits 32,4 --batch-size 2 --input-shape 1x12x12 --threads 1";
+  expect_deprecated_alias(step + " --steps 2", step + " --reps 2",
+                          "apot bench train-step --steps is deprecated: use --reps; the old form goes in the next release");
+  const RunResult r = run_apot(step + " --steps 0");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--reps: '0': expected a whole number >= 1"));
 }
 
 TEST_F(SharedFlagsCli, RunAndVerifyReadTheSameInputsWithTheSameDefaults) {
@@ -173,18 +196,22 @@ TEST_F(SharedFlagsCli, EachConceptHasOneSpellingAndOneHelpText) {
       {"--input-shape", {"bench engine", "bench train-step"}},
       {"--test-limit", {"train", "eval", "run", "verify", "study"}},
       {"--train-limit", {"train", "study"}},
+      {"--out", {"predict", "run"}},
+      {"--reps", {"bench engine", "bench train-step"}},
   };
   for (const auto& [flag, commands] : shared) {
     const std::string first = help_entry(commands.front(), flag);
     for (const std::string& command : commands) EXPECT_EQ(help_entry(command, flag), first) << command << " " << flag;
   }
-  for (const std::string command : {"run", "verify", "bench engine", "bench train-step", "cost"}) {
+  for (const std::string command : {"run", "verify", "predict", "bench engine", "bench train-step", "cost"}) {
     const std::string& text = help(command);
     EXPECT_THAT(text, Not(HasSubstr("--limit"))) << command;
+    EXPECT_THAT(text, Not(HasSubstr("--output"))) << command;
+    EXPECT_THAT(text, Not(HasSubstr("--steps"))) << command;
     EXPECT_THAT(text, Not(HasSubstr("deprecated"))) << command;
     EXPECT_THAT(text, Not(HasSubstr("MODEL"))) << command;
     EXPECT_THAT(text, Not(HasSubstr("[]"))) << command;
-    if (command != "run" && command != "verify") {  // there --input is the tensor file
+    if (command.rfind("bench", 0) == 0 || command == "cost") {  // elsewhere --input is the tensor file
       EXPECT_FALSE(std::regex_search(text, std::regex("--input[^-]"))) << command << " --help:\n" << text;
     }
   }

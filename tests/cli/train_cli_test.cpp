@@ -195,7 +195,7 @@ TEST_F(TrainCli, BadOptionsAreNamed) {
       {train_args(data_->file("x"), "--bits 4 --k 0"), "k = 0: APoT's base bit-width is 1 or more"},
       {train_args(data_->file("x"), "--bits 4 --scheme uniform --k 3"), "--k 3 applies to APoT levels"},
       {train_args(data_->file("x"), "--bits 32 --k 3"), "--k 3 applies to APoT levels, and full precision has none"},
-      {"run --model model.apot --output y.pt", "--output writes the logits of --input: give --input too"},
+      {"run --model model.apot --out y.pt", "--out writes the logits of --input: give --input too"},
       {"run --model model.apot --test-limit 0", "--test-limit: '0': expected a whole number >= 1"},
       {"verify" + checkpoint + " --model m.apot --reference r.pt", "--reference holds logits of --input: give --input too"},
       {"export" + checkpoint + " --out x.apot --input-range 0", "--input-range 0: expected a finite number > 0"},
@@ -215,7 +215,7 @@ TEST_F(TrainCli, BadOptionsAreNamed) {
 }
 
 TEST_F(TrainCli, InputsMustFitTheRecordedNetwork) {
-  const std::string checkpoint = " --checkpoint " + run() + "/model.pt --output " + data_->file("y.pt") + " --input ";
+  const std::string checkpoint = " --checkpoint " + run() + "/model.pt --out " + data_->file("y.pt") + " --input ";
   for (const auto& [shape, message] : {std::pair<std::vector<int64_t>, std::string>{{2, 1, 27, 28}, "images of 27 x 28, but"},
                                        {{2, 1, 32, 32}, "trained on fashion-mnist's 28 x 28"},
                                        {{2, 3, 28, 28}, "holds a network for 1-channel images and 10 classes (fashion-mnist); the "
