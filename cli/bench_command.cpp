@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "cli/shared_flags.h"
 #include "deploy/engine/engine.h"
 #include "deploy/export/export.h"
 
@@ -34,15 +35,14 @@ std::vector<int> parse_int_list(const std::string& text, const char* flag) {
   return values;
 }
 
-std::vector<int64_t> parse_shape(const std::string& text) {
-  std::vector<int64_t> dims;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, 'x')) dims.push_back(std::stoll(item));
-  if (dims.size() != 3 || dims[0] < 1 || dims[1] < 8 || dims[2] < 8) {
-    throw std::invalid_argument(fmt::format("--input '{}': expected CxHxW, e.g. 3x32x32", text));
+// Below 8x8 the last stages' maps shrink to a pixel or two, where a training step's batch statistics can
+// blow up, and the timings say little of real inputs.
+InputShape bench_input_shape(const std::string& text) {
+  const InputShape shape = parse_input_shape(text);
+  if (shape.h < 8 || shape.w < 8) {
+    throw std::invalid_argument(fmt::format("--input-shape {}: the benchmarks take images of 8x8 or more", text));
   }
-  return dims;
+  return shape;
 }
 
 double median(std::vector<double> v) {
@@ -67,28 +67,28 @@ void add_bench_engine(CLI::App& bench) {
   model->bits = 4;
   model->add_to(*c);
   c->add_option("--batch-sizes", *batches, "comma-separated batch sizes")->capture_default_str();
-  c->add_option("--reps", *reps, "timed repetitions per batch size and side (after one warm-up)")->capture_default_str();
-  c->add_option("--input", *input, "input shape CxHxW")->capture_default_str();
-  c->add_option("--kernel", *kernel, "engine kernel: auto | shift-add | scalar | avx2 | avx512-vnni")->capture_default_str();
+  add_reps_flag(*c, *reps);
+  add_input_shape_flag(*c, *input);
+  deprecated_alias(*c, "--input", "--input-shape");
+  add_kernel_flag(*c, *kernel);
   c->callback([=] {
     set_threads(model->threads);
     const std::vector<int> sizes = parse_int_list(*batches, "--batch-sizes");
-    const std::vector<int64_t> shape = parse_shape(*input);
-    if (*reps < 1) throw std::invalid_argument("--reps must be >= 1");
+    const InputShape shape = bench_input_shape(*input);
     torch::NoGradGuard no_grad;
     torch::manual_seed(0);
     // The quantised network with batch-norm statistics from a few random batches, exported; and the
     // same architecture at full precision. Speed does not depend on the weights' values.
     models::NetworkOptions options;
-    options.in_channels = shape[0];
+    options.in_channels = shape.channels;
     options.quant = model->quant_config();
     auto quantised = models::make_network(model->arch, options);
     quantised->train();
-    for (int i = 0; i < 2; ++i) quantised->forward(torch::randn({8, shape[0], shape[1], shape[2]}));
+    for (int i = 0; i < 2; ++i) quantised->forward(torch::randn({8, shape.channels, shape.h, shape.w}));
     deploy::ExportOptions export_options;
-    export_options.in_channels = static_cast<int>(shape[0]);
-    export_options.height = static_cast<int>(shape[1]);
-    export_options.width = static_cast<int>(shape[2]);
+    export_options.in_channels = shape.channels;
+    export_options.height = shape.h;
+    export_options.width = shape.w;
     export_options.input_range = 4;
     const deploy::IntegerModel integer_model = deploy::export_model(*quantised, export_options);
     deploy::EngineOptions engine_options;
@@ -101,7 +101,7 @@ void add_bench_engine(CLI::App& bench) {
     fmt::print("{} {}, input {}, {} threads; engine kernel {}; medians of {} interleaved repetitions\n", model->arch,
                integer_model.description, *input, at::get_num_threads(), engine.kernel_name(), *reps);
     for (int batch : sizes) {
-      const torch::Tensor x = torch::randn({batch, shape[0], shape[1], shape[2]}).clamp(-4, 4).contiguous();
+      const torch::Tensor x = torch::randn({batch, shape.channels, shape.h, shape.w}).clamp(-4, 4).contiguous();
       std::vector<double> engine_s, torch_s;
       for (int r = 0; r <= *reps; ++r) {
         const double e = seconds_of([&] { engine.run(x.data_ptr<float>(), batch); });
@@ -125,23 +125,25 @@ void add_bench_command(CLI::App& app) {
   auto model = std::make_shared<ModelFlags>();
   auto bits = std::make_shared<std::string>("32,4,2");
   auto batch = std::make_shared<int64_t>(128);
-  auto steps = std::make_shared<int>(5);
+  auto reps = std::make_shared<int>(5);
   auto input = std::make_shared<std::string>("3x32x32");
   model->add_to(*c, /*with_bits=*/false);
   c->add_option("--bits", *bits, "comma-separated bit-widths, 32 = full precision (the ratios' base)")->capture_default_str();
   c->add_option("--batch-size", *batch)->capture_default_str();
-  c->add_option("--steps", *steps, "timed steps per configuration (after one warm-up step)")->capture_default_str();
-  c->add_option("--input", *input, "input shape CxHxW")->capture_default_str();
+  add_reps_flag(*c, *reps);
+  deprecated_alias(*c, "--steps", "--reps");
+  add_input_shape_flag(*c, *input);
+  deprecated_alias(*c, "--input", "--input-shape");
   c->callback([=] {
     set_threads(model->threads);
     const std::vector<int> widths = parse_int_list(*bits, "--bits");
-    const std::vector<int64_t> shape = parse_shape(*input);
-    if (*steps < 1 || *batch < 1) throw std::invalid_argument("--steps and --batch-size must be >= 1");
+    const InputShape shape = bench_input_shape(*input);
+    if (*batch < 1) throw std::invalid_argument("--batch-size must be >= 1");
     torch::manual_seed(0);
-    const torch::Tensor x = torch::randn({*batch, shape[0], shape[1], shape[2]});
+    const torch::Tensor x = torch::randn({*batch, shape.channels, shape.h, shape.w});
     const torch::Tensor y = torch::randint(10, {*batch}, torch::kLong);
     fmt::print("{} train step, batch {}, input {}, {} threads, {} timed steps each\n", model->arch, *batch, *input,
-               at::get_num_threads(), *steps);
+               at::get_num_threads(), *reps);
     // All configurations are built first and their steps interleaved, round after round, so that a
     // machine's drift and noise reach every one alike; each reports its median step.
     struct Config {
@@ -153,7 +155,7 @@ void add_bench_command(CLI::App& app) {
     std::vector<Config> configs;
     for (int b : widths) {
       models::NetworkOptions options;
-      options.in_channels = shape[0];
+      options.in_channels = shape.channels;
       options.quant = model->quant_config(b, b);
       Config config;
       config.name = b == 32 ? "fp32" : fmt::format("{}{}", model->scheme, b);
@@ -171,7 +173,7 @@ void add_bench_command(CLI::App& app) {
       });
     };
     for (Config& config : configs) step(config);  // warm-up: allocations, first touch
-    for (int s = 0; s < *steps; ++s) {
+    for (int s = 0; s < *reps; ++s) {
       for (Config& config : configs) config.seconds.push_back(step(config));
     }
     std::vector<std::pair<std::string, double>> results;

@@ -1,6 +1,5 @@
 // apot cost: model size and FixOPs of an architecture at a precision, per layer and in total, by the
 // paper's bit-op accounting (section 4.1, Table 1; docs/cost-model.md).
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <stdexcept>
@@ -11,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/shared_flags.h"
 #include "core/cost.h"
 #include "core/network_spec.h"
 #include "deploy/analysis/model_cost.h"
@@ -44,16 +44,6 @@ const CLI::Validator kBitWidth(
       return fmt::format("{} is not a bit-width: expected 2..8, or {} (full precision)", text, kFullPrecisionBits);
     },
     "2..8|32");
-
-InputShape parse_input(const std::string& text) {
-  InputShape s;
-  char x1 = 0, x2 = 0, rest = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d%c%d%c", &s.channels, &x1, &s.h, &x2, &s.w, &rest) != 5 || x1 != 'x' ||
-      x2 != 'x') {
-    throw std::invalid_argument(fmt::format("--input '{}': expected CxHxW, e.g. 3x224x224", text));
-  }
-  return s;
-}
 
 std::string shape_text(const LayerSpec& l) {
   if (l.kind == LayerSpec::Linear) return fmt::format("linear {}->{}", l.in_channels, l.out_channels);
@@ -160,10 +150,10 @@ void add_cost_command(CLI::App& app) {
   auto o = std::make_shared<CostCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
       "cost", "Model size and FixOPs of an architecture (paper section 4.1, Table 1; docs/cost-model.md)");
-  cmd->add_option("--arch", o->arch, "resnet20/32/44/56/110 (CIFAR) or resnet18/34/50 (ImageNet)");
+  add_arch_flag(*cmd, o->arch);
   cmd->add_option("--bits", o->bits, "weight bit-width b, sign included (2..8, or 32 for full precision)")
       ->check(kBitWidth);
-  cmd->add_option("--model", o->model, "an exported .apot model: the shift-adds its own weights need");
+  add_model_file_flag(*cmd, o->model);
   cmd->add_option("--act-bits", o->act_bits, "activation bit-width (default: --bits)")->check(kBitWidth);
   cmd->add_option("--scheme", o->scheme, "apot, uniform, pot or lloyd")
       ->check(CLI::IsMember({"apot", "uniform", "pot", "lloyd"}))
@@ -175,12 +165,15 @@ void add_cost_command(CLI::App& app) {
                   "bits of the first conv and the last fc: 8 (the paper) or 32 (Table 1's baselines)")
       ->check(kBitWidth)
       ->capture_default_str();
-  cmd->add_option("--input", o->input, "input CxHxW (default: 3x32x32 for CIFAR ResNets, 3x224x224 for ImageNet)");
+  auto* input_shape = add_input_shape_flag(*cmd, o->input);
+  input_shape->description(input_shape->get_description() + " (default: 3x32x32 for CIFAR ResNets, 3x224x224 for ImageNet)");
+  deprecated_alias(*cmd, "--input", "--input-shape");
   cmd->add_option("--classes", o->classes, "classes of the last layer (default: 10 CIFAR, 1000 ImageNet)");
   cmd->add_flag("--json", o->json, "print JSON with model_size_mb, fixops and per-layer detail");
   cmd->callback([o, cmd] {
     if (!o->model.empty()) {
-      for (const char* flag : {"--arch", "--bits", "--act-bits", "--scheme", "--rule", "--first-last-bits", "--input", "--classes"}) {
+      for (const char* flag :
+           {"--arch", "--bits", "--act-bits", "--scheme", "--rule", "--first-last-bits", "--input-shape", "--classes"}) {
         if (cmd->count(flag)) {
           throw std::invalid_argument(fmt::format("{} does not apply with --model: the file says what the network is, and its "
                                                   "own weights give the count", flag));
@@ -190,7 +183,7 @@ void add_cost_command(CLI::App& app) {
       return;
     }
     if (o->arch.empty() || !cmd->count("--bits")) throw std::invalid_argument("cost needs --arch and --bits (or --model FILE)");
-    const InputShape input = o->input.empty() ? default_input(o->arch) : parse_input(o->input);
+    const InputShape input = o->input.empty() ? default_input(o->arch) : parse_input_shape(o->input);
     const NetworkSpec net = network_spec(o->arch, input.channels, input.h, input.w,
                                          cmd->count("--classes") > 0 ? o->classes : default_classes(o->arch));
     CostOptions options;

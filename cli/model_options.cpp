@@ -8,14 +8,14 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cli/shared_flags.h"
 #include "data/datasets.h"
 #include "models/state_dict.h"
 
 namespace apot::cli {
 
 void ModelFlags::add_to(CLI::App& c, bool with_bits) {
-  options_["--arch"] = c.add_option("--arch", arch, "resnet20|32|44|56|110 (CIFAR layout), resnet18|34|50 (torchvision layout)")
-                           ->capture_default_str();
+  options_["--arch"] = add_arch_flag(c, arch);
   if (with_bits) {
     options_["--bits"] = c.add_option("--bits", bits, "weight bits: 2..8, or 32 for full precision")->capture_default_str();
     options_["--act-bits"] = c.add_option("--act-bits", act_bits, "activation bits (default: --bits)");
@@ -30,7 +30,7 @@ void ModelFlags::add_to(CLI::App& c, bool with_bits) {
   options_["--per-channel"] = c.add_flag("--per-channel", per_channel, "one learned weight alpha per output channel");
   options_["--reference-compat"] = c.add_flag("--reference-compat", reference_compat,
                                               "the public reference implementation's conventions exactly");
-  c.add_option("--threads", threads, "threads (default: all cores)");
+  add_threads_flag(c, threads);
 }
 
 bool ModelFlags::given(const std::string& flag) const {
@@ -194,7 +194,7 @@ const CLI::Validator& at_least_one() {
         } catch (const std::exception&) {
           used = 0;
         }
-        if (used != text.size() || value < 1) return "'" + text + "': expected a whole number >= 1 (leave the option out for all)";
+        if (used != text.size() || value < 1) return "'" + text + "': expected a whole number >= 1 (leave the option out for its default)";
         return "";
       },
       "N >= 1");

@@ -1,4 +1,5 @@
-// The options that say which network to build, shared by train, eval, predict and bench.
+// The option groups that say which network to build and what it reads, shared by the commands; single
+// flags several commands take are in cli/shared_flags.h.
 #pragma once
 
 #include <map>

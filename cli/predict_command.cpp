@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "cli/shared_flags.h"
 #include "data/datasets.h"
 #include "models/torch_io.h"
 
@@ -17,8 +18,9 @@ void add_predict_command(CLI::App& app) {
   auto classes = std::make_shared<int64_t>(10);
   model->add_to(*c);
   checkpoint->add_to(*c, "--checkpoint", "the weights");
-  c->add_option("--input", *input, "N x C x H x W float tensor saved by torch.save")->required();
-  c->add_option("--output", *output, "where to write the N x classes logits (torch.load opens it)")->required();
+  add_input_file_flag(*c, *input)->required();
+  add_logits_out_flag(*c, *output)->required();
+  deprecated_alias(*c, "--output", "--out");
   auto* classes_option = c->add_option("--classes", *classes, "number of classes (default for a checkpoint apot wrote: its own)")
                              ->capture_default_str();
   c->callback([=] {

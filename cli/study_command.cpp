@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "cli/shared_flags.h"
 #include "study/plan.h"
 #include "study/runner.h"
 
@@ -45,7 +46,7 @@ void add_study_command(CLI::App& app) {
                             study::kCifarPaperRecipe))
       ->capture_default_str();
   c->add_option("--dataset", o->dataset, "fashion-mnist | mnist | cifar10")->capture_default_str();
-  c->add_option("--arch", o->arch, "resnet20|32|44|56|110 (the paper's CIFAR-10 study: resnet20 and resnet56)")->capture_default_str();
+  add_arch_flag(*c, o->arch);
   c->add_option("--data-dir", o->data_dir, "where the dataset's files are (default: fashion-mnist's Debian package)");
   c->add_option("--out", o->out_dir, "output directory; running again resumes the study there")->capture_default_str();
   c->add_option("--epochs-fp", o->epochs_fp, fmt::format("epochs of the full-precision row (default: {} for {}, 200 for {})",
@@ -60,10 +61,10 @@ void add_study_command(CLI::App& app) {
                           "pipeline only",
                           study::kQuickTrainImages, study::kQuickTestImages));
   c->add_option("--only", *only, "only these rows and the rows they start from (comma-separated, e.g. apot4,lloyd5)")->delimiter(',');
-  c->add_option("--train-limit", o->train_limit, "use only the first N training images (default: all)")->check(at_least_one());
-  c->add_option("--test-limit", o->test_limit, "use only the first N test images (default: all)")->check(at_least_one());
+  add_train_limit_flag(*c, o->train_limit);
+  add_test_limit_flag(*c, o->test_limit);
   c->add_option("--seed", o->seed, "seed of the initial weights and the data order")->capture_default_str();
-  c->add_option("--threads", o->threads, "threads (default: all cores)");
+  add_threads_flag(*c, o->threads);
   c->add_flag("--plan", *plan_only, "print the rows and the time estimate, train nothing");
   c->callback([=] {
     study::StudyOptions options = *o;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/shared_flags.h"
 #include "data/datasets.h"
 
 namespace apot::cli {
@@ -34,6 +35,20 @@ void for_each_test_batch(const deploy::IntegerModel& model, const std::string& d
     data::fill_batch(set, order, begin, count, norm, data::AugmentOptions{}, 0, images.data(), labels.data());
     fn(images.data(), labels.data(), static_cast<int64_t>(count));
   }
+}
+
+void EngineInputFlags::add_to(CLI::App& c) {
+  add_model_file_flag(c, model)->required();
+  add_input_file_flag(c, input);
+  data.add_to(c);
+  add_test_limit_flag(c, test_limit);
+  deprecated_alias(c, "--limit", "--test-limit");
+  c.add_option("--batch-size", batch_size, "test images per batch")->capture_default_str()->check(at_least_one());
+}
+
+void EngineInputFlags::for_each_test_batch(const deploy::IntegerModel& m,
+                                           const std::function<void(const float*, const int64_t*, int64_t)>& fn) const {
+  cli::for_each_test_batch(m, data.dataset, data.data_dir, test_limit, batch_size, fn);
 }
 
 }  // namespace apot::cli

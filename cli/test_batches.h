@@ -6,6 +6,9 @@
 #include <functional>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
+#include "cli/model_options.h"
 #include "deploy/format/integer_model.h"
 
 namespace apot::cli {
@@ -16,5 +19,18 @@ namespace apot::cli {
 void for_each_test_batch(const deploy::IntegerModel& model, const std::string& dataset, const std::string& data_dir,
                          size_t limit, int64_t batch_size,
                          const std::function<void(const float*, const int64_t*, int64_t)>& fn);
+
+// What run and verify feed an exported model (--model): a tensor file (--input), or a dataset's test images
+// (--dataset, --data-dir, --test-limit) in batches of --batch-size.
+struct EngineInputFlags {
+  std::string model;
+  std::string input;
+  DataFlags data;
+  size_t test_limit = 0;  // 0: all
+  int64_t batch_size = 100;  // the one default of run and verify
+  void add_to(CLI::App& command);
+  void for_each_test_batch(const deploy::IntegerModel& model,
+                           const std::function<void(const float*, const int64_t*, int64_t)>& fn) const;
+};
 
 }  // namespace apot::cli

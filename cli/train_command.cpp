@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "cli/shared_flags.h"
 #include "cli/worker_launcher.h"
 #include "data/datasets.h"
 #include "train/process_group.h"
@@ -44,8 +45,8 @@ void add_train_command(CLI::App& app) {
   c->add_flag("--resume", o->resume, "continue the run in --out from its last checkpoint (the same flags; checked)");
   c->add_flag("--overwrite", o->overwrite, "replace the run in --out (without it, a folder that holds a run is refused)");
   c->add_option("--seed", o->seed, "seed of the initial weights, the data order and the augmentation")->capture_default_str();
-  c->add_option("--train-limit", o->train_limit, "use only the first N training images (default: all)")->check(at_least_one());
-  c->add_option("--test-limit", o->test_limit, "use only the first N test images (default: all)")->check(at_least_one());
+  add_train_limit_flag(*c, o->train_limit);
+  add_test_limit_flag(*c, o->test_limit);
   c->add_option("--out", o->out_dir, "output folder: model.pt (weights, what they are, and the state --resume needs), "
                  "metrics.csv, summary.json")->capture_default_str();
   auto nproc = std::make_shared<int>(0);
@@ -106,7 +107,7 @@ void add_eval_command(CLI::App& app) {
   model->add_to(*c);
   dataf->add_to(*c);
   checkpoint->add_to(*c, "--checkpoint", "the weights");
-  c->add_option("--test-limit", *limit, "use only the first N test images (default: all)")->check(at_least_one());
+  add_test_limit_flag(*c, *limit);
   c->callback([=] {
     set_threads(model->threads);
     const CheckpointNetwork loaded = read_checkpoint_network(*model, *checkpoint);

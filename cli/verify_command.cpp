@@ -38,35 +38,27 @@ void add_verify_command(CLI::App& app) {
   auto* c = app.add_subcommand("verify", "the fake-quant network against the integer engine on the same data");
   auto flags = std::make_shared<ModelFlags>();
   auto checkpoint = std::make_shared<CheckpointFlags>();
-  auto model_path = std::make_shared<std::string>();
-  auto input = std::make_shared<std::string>();
+  auto source = std::make_shared<EngineInputFlags>();
   auto reference = std::make_shared<std::string>();
-  auto dataf = std::make_shared<DataFlags>();
-  auto limit = std::make_shared<size_t>(0);
-  auto batch = std::make_shared<int64_t>(100);
   auto min_agreement = std::make_shared<double>(100);
   flags->add_to(*c);
   checkpoint->add_to(*c, "--checkpoint", "the weights the model was exported from");
-  c->add_option("--model", *model_path, "the .apot file apot export wrote")->required();
-  c->add_option("--input", *input, "a tensor file (torch.save) to compare on, instead of a dataset");
+  source->add_to(*c);
   c->add_option("--reference", *reference, "logits saved elsewhere for --input (torch.save), e.g. the reference implementation's");
-  dataf->add_to(*c);
-  c->add_option("--limit", *limit, "use only the first N test images (default: all)")->check(at_least_one());
-  c->add_option("--batch-size", *batch)->capture_default_str();
   c->add_option("--min-agreement", *min_agreement,
                 "exit with status 1 when the engine and the fake-quant network on the engine's input agree on fewer than "
                 "this percentage of top-1s")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));
   c->callback([=] {
-    if (!reference->empty() && input->empty()) throw std::invalid_argument("--reference holds logits of --input: give --input too");
+    if (!reference->empty() && source->input.empty()) throw std::invalid_argument("--reference holds logits of --input: give --input too");
     set_threads(flags->threads);
-    const deploy::IntegerModel model = deploy::load_model(*model_path);
+    const deploy::IntegerModel model = deploy::load_model(source->model);
     const CheckpointNetwork loaded = read_checkpoint_network(*flags, *checkpoint);
     if (loaded.arch != model.arch || loaded.quant.describe() != model.description) {
       throw std::invalid_argument(fmt::format("'{}' was exported from {} {}, but the network to compare it with is {} {} ({}): "
                                               "verify the checkpoint it was exported from, with the flags it was exported with",
-                                              *model_path, model.arch, model.description, loaded.arch, loaded.quant.describe(),
+                                              source->model, model.arch, model.description, loaded.arch, loaded.quant.describe(),
                                               loaded.checkpoint.network ? "as " + checkpoint->path + " records" : "from the flags"));
     }
     auto net = loaded.build(model.in_channels, model.num_classes);
@@ -108,10 +100,10 @@ void add_verify_command(CLI::App& app) {
                                              "--min-agreement {}%", grid_vs_engine.agreement_percent(), *min_agreement));
       }
     };
-    if (!input->empty()) {
-      const torch::Tensor x = models::read_tensor(*input).to(torch::kFloat).contiguous();
+    if (!source->input.empty()) {
+      const torch::Tensor x = models::read_tensor(source->input).to(torch::kFloat).contiguous();
       if (x.dim() != 4 || x.size(1) != model.in_channels || x.size(2) != model.height || x.size(3) != model.width) {
-        throw std::invalid_argument(fmt::format("{}: expected N x {} x {} x {}, got shape {}", *input, model.in_channels,
+        throw std::invalid_argument(fmt::format("{}: expected N x {} x {} x {}, got shape {}", source->input, model.in_channels,
                                                 model.height, model.width, fmt::join(x.sizes().vec(), "x")));
       }
       const auto [fake, integer] = compare(x.data_ptr<float>(), x.size(0), nullptr);
@@ -131,8 +123,7 @@ void add_verify_command(CLI::App& app) {
       check_agreement();
       return;
     }
-    for_each_test_batch(model, dataf->dataset, dataf->data_dir, *limit, *batch,
-                        [&](const float* x, const int64_t* labels, int64_t n) { compare(x, n, labels); });
+    source->for_each_test_batch(model, [&](const float* x, const int64_t* labels, int64_t n) { compare(x, n, labels); });
     report();
     check_agreement();
   });

@@ -24,17 +24,17 @@ echo "== the 4-bit checkpoint, evaluated from its file (which records its networ
 "$apot" eval --checkpoint "$out/apot4/model.pt" --test-limit 2000
 echo
 echo "== its cost by the paper's model (section 4.1): 4-bit APoT against uniform"
-"$apot" cost --arch resnet20 --bits 4 --scheme apot --input 1x28x28 | tail -n 3
-"$apot" cost --arch resnet20 --bits 4 --scheme uniform --input 1x28x28 | tail -n 3
+"$apot" cost --arch resnet20 --bits 4 --scheme apot --input-shape 1x28x28 | tail -n 3
+"$apot" cost --arch resnet20 --bits 4 --scheme uniform --input-shape 1x28x28 | tail -n 3
 echo
 echo "== export: packed 4-bit codes, batch norm folded into fixed-point requantisation"
 "$apot" export --checkpoint "$out/apot4/model.pt" --out "$out/apot4.apot"
 echo
 echo "== the integer engine on the test images (shift-adds on the exact integer form, no float inside)"
-"$apot" run "$out/apot4.apot" --limit 2000
+"$apot" run --model "$out/apot4.apot" --test-limit 2000
 echo
 echo "== the integer engine against the fake-quant network, image by image"
-"$apot" verify --checkpoint "$out/apot4/model.pt" --model "$out/apot4.apot" --limit 2000
+"$apot" verify --checkpoint "$out/apot4/model.pt" --model "$out/apot4.apot" --test-limit 2000
 echo
 echo "== shift-adds its own weights need, against the worst case the paper prices"
 "$apot" cost --model "$out/apot4.apot" | tail -n 1

@@ -17,7 +17,7 @@ namespace {
 // Measured on the 2-core machine the budget is for (ResNet-20, batch 128, 2 threads, the 60000
 // Fashion-MNIST training images and the 10000 test images): one epoch takes 75 s at full precision and
 // 105 s quantised at 2 to 4 bits. 5-bit activation sets have 32 levels, more than the 16 the
-// projection kernel handles without gathers (README), and `apot bench train-step --input 1x28x28
+// projection kernel handles without gathers (README), and `apot bench train-step --input-shape 1x28x28
 // --bits 32,5,4` measures a 5-bit step at 1.45x a 4-bit one (APoT, PoT, Lloyd alike): 150 s. A test
 // pass costs about a third of a training pass per image (forward only); the integer engine's as much.
 constexpr double kEpochTrainImages = 60000;

@@ -48,7 +48,7 @@ TEST(CostCli, CifarDefaultsAndOverrides) {
   EXPECT_EQ(j["input"], nlohmann::json::array({3, 32, 32}));
   EXPECT_EQ(j["classes"], 10);
   EXPECT_EQ(j["parameters"], 272'474);
-  const auto big = run_apot_json("cost --arch resnet20 --bits 3 --input 3x64x64 --classes 100");
+  const auto big = run_apot_json("cost --arch resnet20 --bits 3 --input-shape 3x64x64 --classes 100");
   EXPECT_EQ(big["layers"].back()["out_channels"], 100);
   EXPECT_EQ(big["layers"][0]["output"], nlohmann::json::array({64, 64}));
 }
@@ -72,8 +72,8 @@ TEST(CostCli, BadArgumentsGiveOneClearLine) {
                         Case{"--arch resnet18 --bits 4 --first-last-bits 16", "--first-last-bits"},
                         Case{"--arch resnet18 --bits 4 --scheme foo", "--scheme"},
                         Case{"--arch resnet18 --bits 4 --rule paper", "--rule"},
-                        Case{"--arch resnet18 --bits 4 --input 3x224", "--input '3x224': expected CxHxW"},
-                        Case{"--arch resnet18 --bits 4 --input 3x0x224", "must be positive"},
+                        Case{"--arch resnet18 --bits 4 --input-shape 3x224", "--input-shape: '3x224': expected CxHxW"},
+                        Case{"--arch resnet18 --bits 4 --input-shape 3x0x224", "--input-shape: '3x0x224': expected CxHxW"},
                         Case{"--arch resnet18 --bits 4 --classes 0", "must be positive"},
                         Case{"--bits 4", "--arch"}}) {
     const RunResult r = run_apot("cost " + c.args);
@@ -87,7 +87,7 @@ TEST(CostCli, BadArgumentsGiveOneClearLine) {
 
 // With --model the file says what the network is: the options that describe one are refused.
 TEST(CostCli, ModelTakesNoNetworkOptions) {
-  for (const char* flag : {"--rule prose", "--input 1x28x28", "--classes 10", "--scheme pot", "--act-bits 4", "--bits 4"}) {
+  for (const char* flag : {"--rule prose", "--input-shape 1x28x28", "--classes 10", "--scheme pot", "--act-bits 4", "--bits 4"}) {
     const RunResult r = run_apot(std::string("cost --model m.apot ") + flag);
     EXPECT_EQ(r.exit_code, 1) << flag;
     EXPECT_NE(r.err.find("does not apply with --model"), std::string::npos) << flag << ": " << r.err;

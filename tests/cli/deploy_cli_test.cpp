@@ -40,7 +40,7 @@ TEST_F(DeployCli, RunKeepsTheReferenceTop1WithEveryKernel) {
   const torch::Tensor expected = models::read_tensor(kDir + "res20_4bit_logits.pt");
   for (const std::string kernel : {"auto", "shift-add", "scalar"}) {
     const std::string out = temp_path("apot_deploy_cli_logits.pt");
-    const RunResult r = run_apot("run " + model_ + " --kernel " + kernel + " --input " + kDir + "input.pt --output " + out);
+    const RunResult r = run_apot("run --model " + model_ + " --kernel " + kernel + " --input " + kDir + "input.pt --out " + out);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const torch::Tensor logits = models::read_tensor(out);
     std::filesystem::remove(out);
@@ -73,21 +73,21 @@ TEST_F(DeployCli, DamagedFilesAndBadInputAreClearErrors) {
   }
   const std::string damaged = temp_path("apot_deploy_cli_damaged.apot");
   std::ofstream(damaged, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-  RunResult r = run_apot("run " + damaged + " --input " + kDir + "input.pt --output /dev/null");
+  RunResult r = run_apot("run --model " + damaged + " --input " + kDir + "input.pt --out /dev/null");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr(damaged));
   bytes[bytes.size() / 2] ^= 0x40;
   std::ofstream(damaged, std::ios::binary) << bytes;
-  r = run_apot("run " + damaged + " --input " + kDir + "input.pt --output /dev/null");
+  r = run_apot("run --model " + damaged + " --input " + kDir + "input.pt --out /dev/null");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("corrupt"));
   std::filesystem::remove(damaged);
 
-  r = run_apot("run " + kDir + "input.pt --input " + kDir + "input.pt --output /dev/null");
+  r = run_apot("run --model " + kDir + "input.pt --input " + kDir + "input.pt --out /dev/null");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("not an apot model file"));
   // Its input range is 6: the reference batch fits, a batch of 100s does not.
-  r = run_apot("run " + model_ + " --input " + kDir + "res20_4bit_logits.pt --output /dev/null");
+  r = run_apot("run --model " + model_ + " --input " + kDir + "res20_4bit_logits.pt --out /dev/null");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("expected N x 3 x 32 x 32"));
   r = run_apot("export --arch resnet20 --bits 32 --checkpoint " + kDir + "res20_32bit.pt --dataset cifar10 --frac-bits 20 --out " +

@@ -29,7 +29,7 @@ TEST_P(PredictReference, ReproducesTheReferenceLogits) {
   const std::string out = temp_path("apot_predict_" + std::to_string(bits));
   const RunResult r = run_apot("predict --arch resnet20 --bits " + std::to_string(bits) +
                                         " --reference-compat --checkpoint " + prefix + ".pt --input " + kDir +
-                                        "input.pt --output " + out);
+                                        "input.pt --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const torch::Tensor logits = models::read_tensor(out);
   const torch::Tensor expected = models::read_tensor(prefix + "_logits.pt");
@@ -53,7 +53,7 @@ TEST_P(PredictReleased, ReproducesTheReferenceLogits) {
   const auto& [bits, form] = GetParam();
   const std::string out = temp_path("apot_predict_released_" + std::to_string(bits) + form);
   const RunResult r = run_apot("predict --arch resnet20 --bits " + std::to_string(bits) + " --reference-compat --checkpoint " +
-                               released(bits, form) + " --input " + kTrained + "input.pt --output " + out);
+                               released(bits, form) + " --input " + kTrained + "input.pt --out " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   if (form != "ordereddict") {
     EXPECT_THAT(r.err, ::testing::HasSubstr("read the state_dict in entry 'state_dict' (" + std::string(bits == 32 ? "128" : "168") +
@@ -73,7 +73,7 @@ INSTANTIATE_TEST_SUITE_P(BitsAndForms, PredictReleased,
 
 TEST(PredictCli, CheckpointKeyChoosesTheEntry) {
   const std::string out = temp_path("apot_predict_key");
-  const std::string args = "predict --arch resnet20 --bits 4 --reference-compat --input " + kTrained + "input.pt --output " + out +
+  const std::string args = "predict --arch resnet20 --bits 4 --reference-compat --input " + kTrained + "input.pt --out " + out +
                            " --checkpoint " + released(4, "shipped");
   RunResult r = run_apot(args + " --checkpoint-key optimizer");
   EXPECT_EQ(r.exit_code, 1);
@@ -88,7 +88,7 @@ TEST(PredictCli, CheckpointKeyChoosesTheEntry) {
 
 TEST(PredictCli, WrongBitsNameTheMismatchedEntries) {
   const RunResult r = run_apot("predict --arch resnet20 --bits 32 --checkpoint " + kDir + "res20_4bit.pt --input " +
-                               kDir + "input.pt --output " + temp_path("apot_predict_bad"));
+                               kDir + "input.pt --out " + temp_path("apot_predict_bad"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, ::testing::HasSubstr("entries the model does not have"));
   EXPECT_THAT(r.err, ::testing::HasSubstr("act_alpha"));
@@ -96,18 +96,18 @@ TEST(PredictCli, WrongBitsNameTheMismatchedEntries) {
 
 TEST(PredictCli, MissingOrForeignFilesAreClearErrors) {
   RunResult r = run_apot("predict --arch resnet20 --bits 4 --checkpoint /nonexistent.pt --input " + kDir +
-                         "input.pt --output " + temp_path("apot_predict_missing"));
+                         "input.pt --out " + temp_path("apot_predict_missing"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, ::testing::HasSubstr("/nonexistent.pt"));
   r = run_apot("predict --arch resnet20 --bits 4 --checkpoint " + kDir + "res20_4bit.pt --input " + kDir +
-               "res20_4bit.pt --output " + temp_path("apot_predict_foreign"));
+               "res20_4bit.pt --out " + temp_path("apot_predict_foreign"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, ::testing::HasSubstr("holds builtins.dict, not a tensor"));
   r = run_apot("predict --arch resnet20 --bits 4 --checkpoint " + torch_file("list.pt") + " --input " + kDir +
-               "input.pt --output " + temp_path("apot_predict_list"));
+               "input.pt --out " + temp_path("apot_predict_list"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, ::testing::HasSubstr("holds a pickle of builtins.list, not a state_dict"));
-  r = run_apot("predict --arch resnet99 --bits 4 --checkpoint x --input " + kDir + "input.pt --output z");
+  r = run_apot("predict --arch resnet99 --bits 4 --checkpoint x --input " + kDir + "input.pt --out z");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, ::testing::HasSubstr("unknown architecture 'resnet99'"));
 }

@@ -195,8 +195,8 @@ TEST_F(TrainCli, BadOptionsAreNamed) {
       {train_args(data_->file("x"), "--bits 4 --k 0"), "k = 0: APoT's base bit-width is 1 or more"},
       {train_args(data_->file("x"), "--bits 4 --scheme uniform --k 3"), "--k 3 applies to APoT levels"},
       {train_args(data_->file("x"), "--bits 32 --k 3"), "--k 3 applies to APoT levels, and full precision has none"},
-      {"run model.apot --output y.pt", "--output writes the logits of --input: give --input too"},
-      {"run model.apot --limit 0", "--limit: '0': expected a whole number >= 1"},
+      {"run --model model.apot --out y.pt", "--out writes the logits of --input: give --input too"},
+      {"run --model model.apot --test-limit 0", "--test-limit: '0': expected a whole number >= 1"},
       {"verify" + checkpoint + " --model m.apot --reference r.pt", "--reference holds logits of --input: give --input too"},
       {"export" + checkpoint + " --out x.apot --input-range 0", "--input-range 0: expected a finite number > 0"},
       {"export" + checkpoint + " --out x.apot --input-range -1", "--input-range -1: expected a finite number > 0"},
@@ -215,7 +215,7 @@ TEST_F(TrainCli, BadOptionsAreNamed) {
 }
 
 TEST_F(TrainCli, InputsMustFitTheRecordedNetwork) {
-  const std::string checkpoint = " --checkpoint " + run() + "/model.pt --output " + data_->file("y.pt") + " --input ";
+  const std::string checkpoint = " --checkpoint " + run() + "/model.pt --out " + data_->file("y.pt") + " --input ";
   for (const auto& [shape, message] : {std::pair<std::vector<int64_t>, std::string>{{2, 1, 27, 28}, "images of 27 x 28, but"},
                                        {{2, 1, 32, 32}, "trained on fashion-mnist's 28 x 28"},
                                        {{2, 3, 28, 28}, "holds a network for 1-channel images and 10 classes (fashion-mnist); the "
@@ -231,7 +231,7 @@ TEST_F(TrainCli, InputsMustFitTheRecordedNetwork) {
 TEST_F(TrainCli, ThreadsBeyondTheCoresAreCappedWithANote) {
   const std::string model = data_->file("threads.apot");
   ASSERT_EQ(run_apot("export --checkpoint " + run() + "/model.pt --out " + model + data_flags()).exit_code, 0);
-  const RunResult r = run_apot("run " + model + " --threads 1000 --limit 8 --data-dir " + data_->path().string());
+  const RunResult r = run_apot("run --model " + model + " --threads 1000 --test-limit 8 --data-dir " + data_->path().string());
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("note: --threads 1000: this machine has"));
 }

@@ -54,7 +54,7 @@ if [ "$(wc -l < "$work/top1_label")" != "$images" ]; then
   exit 1
 fi
 correct=$(awk '$1 == $2' "$work/top1_label" | wc -l)
-"$apot" run "$work/model.apot" --limit "$images" --threads 1 | tee "$work/apot_run.out"
+"$apot" run --model "$work/model.apot" --test-limit "$images" --threads 1 | tee "$work/apot_run.out"
 expected=$(awk -v c="$correct" -v n="$images" 'BEGIN { printf "%d images  top-1 accuracy %.2f%%", n, 100 * c / n }')
 if ! grep -qF "$expected" "$work/apot_run.out"; then
   echo "FAIL: run_model's top-1s are right for $correct of $images images; apot run says otherwise" >&2
