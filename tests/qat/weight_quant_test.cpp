@@ -1,20 +1,18 @@
-// Weight and activation quantisers: outputs on alpha times the level set, the paper's and the
-// reference's weight normalisation, the baselines' thresholds, the 8-bit edge layers.
+// Weight quantisers: outputs on alpha times the level set, the paper's and the reference's weight
+// normalisation, the baselines' thresholds, the 8-bit edge layers.
 #include <gtest/gtest.h>
 
 #include "core/sawb.h"
-#include "qat/act_quant.h"
 #include "qat/clip_project.h"
 #include "qat/weight_quant.h"
 
 namespace apot::qat {
 namespace {
 
-QuantConfig config_with(int bits, WeightQuantizer wq = WeightQuantizer::Rcf, ActQuantizer aq = ActQuantizer::Rcf) {
+QuantConfig config_with(int bits, WeightQuantizer wq = WeightQuantizer::Rcf) {
   QuantConfig c;
   c.weight_bits = c.act_bits = bits;
   c.weight_quantizer = wq;
-  c.act_quantizer = aq;
   return c;
 }
 
@@ -132,35 +130,6 @@ TEST(WeightQuant, ReferenceEdgeLayersScaleByMaxW) {
   EXPECT_TRUE(edge->forward(w).equal(w.div(max).mul(127).round().div(127).mul(max)));
   WeightQuant paper_edge(config_with(4).edge_config(), 4);
   expect_on_levels(paper_edge->forward(w), w.abs().max(), LevelSet::uniform(8, true));
-}
-
-TEST(ActQuant, RcfPactAndLsqLieOnLevelsAndPactUsesUniform) {
-  const torch::Tensor x = torch::rand({1000}) * 4 - 0.5;
-  const torch::Tensor alpha = torch::tensor(2.5f);
-  for (ActQuantizer q : {ActQuantizer::Rcf, ActQuantizer::Pact, ActQuantizer::Lsq}) {
-    ActQuant aq(config_with(3, WeightQuantizer::Rcf, q));
-    const torch::Tensor out = aq(x, alpha);
-    expect_on_levels(out, alpha, aq.levels());
-    EXPECT_GE(out.min().item<float>(), 0.0f);
-    EXPECT_EQ(aq.levels().scheme(), q == ActQuantizer::Rcf ? Scheme::APoT : Scheme::Uniform);
-  }
-  ActQuant dorefa(config_with(3, WeightQuantizer::Rcf, ActQuantizer::Dorefa));
-  EXPECT_FALSE(dorefa.has_alpha());
-  EXPECT_LE(dorefa(x, torch::Tensor()).max().item<float>(), 1.0f);
-}
-
-TEST(QuantConfig, ImpossibleCombinationsAreErrorsNamingTheField) {
-  QuantConfig c;
-  c.weight_bits = 9;
-  EXPECT_THROW(c.validate(), std::invalid_argument);
-  QuantConfig r = config_with(4, WeightQuantizer::Sawb);
-  r.reference_compat = true;
-  EXPECT_THROW(r.validate(), std::invalid_argument);
-  QuantConfig q;
-  EXPECT_THROW(apply_quantizer_name("pactt", &q), std::invalid_argument);
-  apply_quantizer_name("pact-sawb", &q);
-  EXPECT_EQ(q.weight_quantizer, WeightQuantizer::Sawb);
-  EXPECT_EQ(q.act_quantizer, ActQuantizer::Pact);
 }
 
 }  // namespace
