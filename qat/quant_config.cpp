@@ -15,52 +15,47 @@ void check_bits(const char* field, int bits) {
   }
 }
 
+// The entry of `table` (quantiser rows or --quantizer names) called `name`, or nullptr.
+template <typename Entry, size_t N>
+const Entry* find_named(const Entry (&table)[N], std::string_view name) {
+  for (const Entry& e : table) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+// The names of the entries of `table` that `keep` keeps, for messages: "a, b or c".
+template <typename Entry, size_t N, typename Keep>
+std::string name_list(const Entry (&table)[N], const char* last_separator, Keep keep) {
+  std::vector<std::string_view> names;
+  for (const Entry& e : table) {
+    if (keep(e)) names.push_back(e.name);
+  }
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? last_separator : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+// Per-channel thresholds: one learned parameter per output channel. max |W| takes the switch and keeps
+// one threshold per tensor.
+bool accepts_per_channel(const Pieces& p) { return p.threshold == Threshold::Learned || p.threshold == Threshold::MaxAbs; }
+
+// The bits of a level's magnitude: a signed level spends one on its sign.
+int magnitude_bits(int bits, Sign sign) { return sign == Sign::Signed ? bits - 1 : bits; }
+
 }  // namespace
 
-std::string_view to_string(WeightQuantizer q) {
-  switch (q) {
-    case WeightQuantizer::Rcf: return "rcf";
-    case WeightQuantizer::MaxAbs: return "max-abs";
-    case WeightQuantizer::Sawb: return "sawb";
-    case WeightQuantizer::Dorefa: return "dorefa";
-    case WeightQuantizer::Lsq: return "lsq";
-  }
-  return "?";
-}
-
-std::string_view to_string(ActQuantizer q) {
-  switch (q) {
-    case ActQuantizer::Rcf: return "rcf";
-    case ActQuantizer::Pact: return "pact";
-    case ActQuantizer::Dorefa: return "dorefa";
-    case ActQuantizer::Lsq: return "lsq";
-  }
-  return "?";
-}
-
 void apply_quantizer_name(std::string_view name, QuantConfig* config) {
-  if (name == "rcf") {
-    config->weight_quantizer = WeightQuantizer::Rcf;
-    config->act_quantizer = ActQuantizer::Rcf;
-  } else if (name == "pact") {
-    config->weight_quantizer = WeightQuantizer::Rcf;
-    config->act_quantizer = ActQuantizer::Pact;
-  } else if (name == "sawb") {
-    config->weight_quantizer = WeightQuantizer::Sawb;
-    config->act_quantizer = ActQuantizer::Rcf;
-  } else if (name == "pact-sawb") {
-    config->weight_quantizer = WeightQuantizer::Sawb;
-    config->act_quantizer = ActQuantizer::Pact;
-  } else if (name == "dorefa") {
-    config->weight_quantizer = WeightQuantizer::Dorefa;
-    config->act_quantizer = ActQuantizer::Dorefa;
-  } else if (name == "lsq") {
-    config->weight_quantizer = WeightQuantizer::Lsq;
-    config->act_quantizer = ActQuantizer::Lsq;
-  } else {
-    throw std::invalid_argument(fmt::format(
-        "unknown quantizer '{}': expected rcf, pact, sawb, pact-sawb, dorefa or lsq", name));
+  const QuantizerName* named = find_named(kQuantizerNames, name);
+  if (!named) {
+    throw std::invalid_argument(fmt::format("unknown quantizer '{}': expected {}", name,
+                                            name_list(kQuantizerNames, " or ", [](const auto&) { return true; })));
   }
+  config->weight_quantizer = named->weights;
+  config->act_quantizer = named->activations;
 }
 
 void QuantConfig::validate() const {
@@ -68,16 +63,15 @@ void QuantConfig::validate() const {
   check_bits("activation bits", act_bits);
   check_bits("edge-layer bits", edge_bits);
   if (edge_bits == 32) throw std::invalid_argument("edge-layer bits = 32: the first and last layers quantise to 2..8 bits");
-  const bool baseline_levels = weight_quantizer == WeightQuantizer::Sawb || weight_quantizer == WeightQuantizer::Dorefa ||
-                               weight_quantizer == WeightQuantizer::Lsq;
-  if (baseline_levels && scheme != Scheme::Uniform && scheme != Scheme::APoT) {
+  if (weight_pieces().levels == Levels::Uniform && scheme != Scheme::Uniform && scheme != Scheme::APoT) {
     // APoT is the default scheme; the baselines bring their own uniform levels.
     throw std::invalid_argument(fmt::format("weight quantizer {} uses uniform levels: --scheme {} does not apply",
                                             to_string(weight_quantizer), apot::to_string(scheme)));
   }
-  if (per_channel && weight_quantizer != WeightQuantizer::Rcf && weight_quantizer != WeightQuantizer::MaxAbs) {
-    throw std::invalid_argument(fmt::format("per-channel alpha is implemented for the rcf and max-abs weight quantizers, not {}",
-                                            to_string(weight_quantizer)));
+  if (per_channel && !accepts_per_channel(weight_pieces())) {
+    throw std::invalid_argument(fmt::format(
+        "per-channel alpha is implemented for the {} weight quantizers, not {}",
+        name_list(kWeightQuantizers, " and ", [](const auto& r) { return accepts_per_channel(r.pieces); }), to_string(weight_quantizer)));
   }
   if (reference_compat && (weight_quantizer != WeightQuantizer::Rcf || act_quantizer != ActQuantizer::Rcf ||
                            scheme != Scheme::APoT || !weight_norm || per_channel)) {
@@ -97,17 +91,23 @@ void QuantConfig::validate() const {
 
 int QuantConfig::apot_magnitude_bits() const {
   int bits = 0;
-  if (quantizes_weights() && weight_scheme() == Scheme::APoT) bits = weight_bits - 1;
-  if (quantizes_acts() && act_scheme() == Scheme::APoT) bits = std::max(bits, act_bits);
+  if (quantizes_weights() && weight_scheme() == Scheme::APoT) bits = magnitude_bits(weight_bits, weight_pieces().sign);
+  if (quantizes_acts() && act_scheme() == Scheme::APoT) bits = std::max(bits, magnitude_bits(act_bits, act_pieces().sign));
   return bits;
 }
 
-Scheme QuantConfig::weight_scheme() const {
-  return weight_quantizer == WeightQuantizer::Rcf || weight_quantizer == WeightQuantizer::MaxAbs ? scheme : Scheme::Uniform;
+Pieces QuantConfig::weight_pieces() const {
+  Pieces p = row(weight_quantizer).pieces;
+  if (!weight_norm && p.normalization == Normalization::WeightNorm) p.normalization = Normalization::None;
+  return p;
 }
 
+Pieces QuantConfig::act_pieces() const { return row(act_quantizer).pieces; }
+
+Scheme QuantConfig::weight_scheme() const { return weight_pieces().levels == Levels::Scheme ? scheme : Scheme::Uniform; }
+
 Scheme QuantConfig::act_scheme() const {
-  if (act_quantizer != ActQuantizer::Rcf) return Scheme::Uniform;
+  if (act_pieces().levels == Levels::Uniform) return Scheme::Uniform;
   if (act_scheme_override) return *act_scheme_override;
   return scheme == Scheme::Lloyd ? Scheme::APoT : scheme;
 }
@@ -170,17 +170,13 @@ bool parse_bool(const std::string& s) {
   return s == "1";
 }
 
-template <typename Enum, size_t N>
-Enum parse_named(const std::string& s, const Enum (&values)[N]) {
-  for (Enum v : values) {
-    if (to_string(v) == s) return v;
-  }
-  throw std::invalid_argument("unknown name");
+// The Id of the row of `table` named s.
+template <typename Row, size_t N>
+auto parse_named(const std::string& s, const Row (&table)[N]) {
+  const Row* r = find_named(table, s);
+  if (!r) throw std::invalid_argument("unknown name");
+  return r->id;
 }
-
-constexpr WeightQuantizer kWeightQuantizers[] = {WeightQuantizer::Rcf, WeightQuantizer::MaxAbs, WeightQuantizer::Sawb,
-                                                 WeightQuantizer::Dorefa, WeightQuantizer::Lsq};
-constexpr ActQuantizer kActQuantizers[] = {ActQuantizer::Rcf, ActQuantizer::Pact, ActQuantizer::Dorefa, ActQuantizer::Lsq};
 
 }  // namespace
 

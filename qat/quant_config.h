@@ -1,5 +1,6 @@
 // What a quantised network quantises and how: bit-widths, level scheme, and the quantiser of the
-// weights and of the activations (the paper's method and its baselines). Plain data, no LibTorch.
+// weights and of the activations (the paper's method and its baselines, qat/quantizers.inc) with the
+// switches that adjust their pieces. Plain data, no LibTorch.
 #pragma once
 
 #include <array>
@@ -11,35 +12,19 @@
 
 #include "core/levels.h"
 #include "core/project.h"
+#include "qat/quantizers.h"
 
 namespace apot::qat {
-
-// How weights become levels.
-enum class WeightQuantizer {
-  Rcf,     // learned clipping threshold, paper Eq. 7 / Eq. 8 (the paper's method)
-  MaxAbs,  // no RCF (Table 3): alpha = max |W|, nothing clipped, nothing learned
-  Sawb,    // SAWB (Choi et al. 2018a): alpha from two moments, uniform levels
-  Dorefa,  // DoReFa (Zhou et al. 2016): tanh, scale to [0, 1], uniform with 2^b levels
-  Lsq,     // LSQ (Esser et al. 2020): learned step with its gradient scale, uniform levels
-};
-
-// How activations become levels (always unsigned: they follow a ReLU).
-enum class ActQuantizer {
-  Rcf,     // learned alpha with the RCF gradient (Eq. 8)
-  Pact,    // PACT (Choi et al. 2018b; paper Appendix A.1 Eq. 11), uniform levels
-  Dorefa,  // clip to [0, 1], uniform levels
-  Lsq,     // learned step with LSQ's gradient scale, uniform levels
-};
 
 struct QuantConfig {
   int weight_bits = 32;   // 32: full precision
   int act_bits = 32;
-  Scheme scheme = Scheme::APoT;  // weight levels for Rcf and MaxAbs; activations use it too (Lloyd: APoT)
+  Scheme scheme = Scheme::APoT;  // the levels of quantisers with Levels::Scheme (activations: Lloyd is APoT)
   std::optional<Scheme> act_scheme_override;  // RCF activations on other levels (e.g. APoT weights, uniform activations)
   int k = 2;                     // APoT base bit-width (the paper's choice, also the reference's)
   WeightQuantizer weight_quantizer = WeightQuantizer::Rcf;
   ActQuantizer act_quantizer = ActQuantizer::Rcf;
-  bool weight_norm = true;       // Eq. 9, before Rcf / MaxAbs / Lloyd
+  bool weight_norm = true;       // Eq. 9 where the weight quantiser's pieces have it (false: --no-wn)
   bool per_channel = false;      // one learned weight alpha per output channel
   // The public reference implementation's conventions (DESIGN.md): unbiased std and no eps in WN, no
   // gradient through the WN statistics, activations clipped from above only, 8-bit edge layers scaled
@@ -52,6 +37,9 @@ struct QuantConfig {
 
   bool quantizes_weights() const { return weight_bits < 32; }
   bool quantizes_acts() const { return act_bits < 32; }
+  // Each side's pieces: its quantiser's row, with weight normalisation off where weight_norm is.
+  Pieces weight_pieces() const;
+  Pieces act_pieces() const;
   // The level scheme each side really uses: the baselines bring uniform levels, and Lloyd levels are
   // fitted to weights only (activations then use APoT).
   Scheme weight_scheme() const;
@@ -79,12 +67,8 @@ struct QuantConfig {
 // Reference-compatible mode decides between levels as the reference's float32 argmin does.
 inline Midpoints midpoints(const QuantConfig& c) { return c.reference_compat ? Midpoints::Float32Argmin : Midpoints::Exact; }
 
-std::string_view to_string(WeightQuantizer q);
-std::string_view to_string(ActQuantizer q);
-
-// The --quantizer names: "rcf" (Rcf weights and activations, the default; the level scheme comes from
-// --scheme), "pact" (PACT activations, Rcf weights), "sawb" (SAWB weights), "pact-sawb" (the paper's
-// Table 1 baseline), "dorefa", "lsq". Throws std::invalid_argument listing the names.
+// Sets both sides' quantisers from a --quantizer name (kQuantizerNames). Throws std::invalid_argument
+// listing the names.
 void apply_quantizer_name(std::string_view name, QuantConfig* config);
 
 }  // namespace apot::qat
