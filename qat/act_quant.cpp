@@ -1,37 +1,23 @@
 #include "qat/act_quant.h"
 
-#include <cmath>
-
 #include "qat/clip_project.h"
-#include "qat/grad_scale.h"
+#include "qat/gradient.h"
 #include "qat/qem_fit.h"
+#include "qat/threshold.h"
 
 namespace apot::qat {
 
-ActQuant::ActQuant(const QuantConfig& config) : config_(config) {
-  const int bits = config.act_bits;
-  levels_ = LevelSet::make(config.act_scheme(), bits, std::min(config.k, bits), /*is_signed=*/false);
-  projector_ = std::make_shared<const Projector>(*levels_, midpoints(config));
-}
+ActQuant::ActQuant(const QuantConfig& config)
+    : config_(config),
+      pieces_(config.act_pieces()),
+      rule_(clip_grad_rule(Side::Activations, pieces_, config.reference_compat)),
+      levels_(config.act_levels()),
+      projector_(std::make_shared<const Projector>(*levels_, midpoints(config))) {}
 
 torch::Tensor ActQuant::operator()(const torch::Tensor& x, const torch::Tensor& alpha) const {
-  ClipGradRule rule{/*is_signed=*/false, InputGrad::PassInRange, AlphaGrad::Rcf};
-  switch (config_.act_quantizer) {
-    case ActQuantizer::Rcf:
-      if (config_.reference_compat) rule.input = InputGrad::PassBelowAlpha;
-      return clip_project(x, alpha, *projector_, rule);
-    case ActQuantizer::Pact:
-      rule.alpha = AlphaGrad::Pact;
-      return clip_project(x, alpha, *projector_, rule);
-    case ActQuantizer::Dorefa:
-      return clip_project(x, torch::tensor(1.0f), *projector_, rule);
-    case ActQuantizer::Lsq: {
-      const double qp = static_cast<double>(levels_->magnitudes().size() - 1);
-      const double features = x.dim() > 0 && x.size(0) > 0 ? static_cast<double>(x.numel() / x.size(0)) : 1.0;
-      return clip_project(x, scale_grad(alpha, qp * qp / std::sqrt(features * qp)), *projector_, rule);
-    }
-  }
-  throw std::logic_error("unknown activation quantizer");
+  const torch::Tensor threshold =
+      is_learned(pieces_.threshold) ? alpha : computed_threshold(pieces_.threshold, x, *levels_, config_.reference_compat);
+  return clip_project(x, threshold_for_projection(Side::Activations, pieces_.gradient, threshold, x, *levels_), *projector_, rule_);
 }
 
 std::optional<double> ActQuant::fit_threshold(const torch::Tensor& x) const { return qem_threshold(*levels_, x); }

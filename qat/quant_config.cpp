@@ -46,6 +46,13 @@ bool accepts_per_channel(const Pieces& p) { return p.threshold == Threshold::Lea
 // The bits of a level's magnitude: a signed level spends one on its sign.
 int magnitude_bits(int bits, Sign sign) { return sign == Sign::Signed ? bits - 1 : bits; }
 
+// k is capped at the magnitude bits; Lloyd levels start uniform, until they are fitted to the weights.
+LevelSet level_set(Scheme scheme, int bits, int k, Sign sign) {
+  const bool is_signed = sign == Sign::Signed;
+  if (scheme == Scheme::Lloyd) return LevelSet::uniform(bits, is_signed);
+  return LevelSet::make(scheme, bits, std::min(k, magnitude_bits(bits, sign)), is_signed);
+}
+
 }  // namespace
 
 void apply_quantizer_name(std::string_view name, QuantConfig* config) {
@@ -111,6 +118,10 @@ Scheme QuantConfig::act_scheme() const {
   if (act_scheme_override) return *act_scheme_override;
   return scheme == Scheme::Lloyd ? Scheme::APoT : scheme;
 }
+
+LevelSet QuantConfig::weight_levels() const { return level_set(weight_scheme(), weight_bits, k, weight_pieces().sign); }
+
+LevelSet QuantConfig::act_levels() const { return level_set(act_scheme(), act_bits, k, act_pieces().sign); }
 
 QuantConfig QuantConfig::edge_config() const {
   QuantConfig edge = *this;

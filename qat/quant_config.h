@@ -44,6 +44,9 @@ struct QuantConfig {
   // fitted to weights only (activations then use APoT).
   Scheme weight_scheme() const;
   Scheme act_scheme() const;
+  // Each side's level set at threshold 1, from its scheme, bits and k (Lloyd: uniform until fitted).
+  LevelSet weight_levels() const;
+  LevelSet act_levels() const;
   // The most magnitude bits an APoT side splits into k-bit terms (weights: bits - 1; activations: bits),
   // 0 where no side uses APoT levels: k must lie in 1..this. Each side caps k at its own bits.
   int apot_magnitude_bits() const;

@@ -1,4 +1,4 @@
-// Activation quantisers: unsigned outputs on alpha times the level set; DoReFa's clip to [0, 1].
+// Activation quantisers: every row of the table on alpha times its unsigned levels, with its gradients.
 #include <gtest/gtest.h>
 
 #include "qat/act_quant.h"
@@ -6,35 +6,26 @@
 namespace apot::qat {
 namespace {
 
-QuantConfig config_with(int bits, ActQuantizer aq) {
-  QuantConfig c;
-  c.weight_bits = c.act_bits = bits;
-  c.act_quantizer = aq;
-  return c;
-}
-
-// Every element of out / alpha is a level of the set.
-void expect_on_levels(const torch::Tensor& out, const torch::Tensor& alpha, const LevelSet& set) {
-  const torch::Tensor scaled = (out / alpha).reshape({-1});
-  const auto values = set.values();
-  const torch::Tensor levels = torch::tensor(std::vector<float>(values.begin(), values.end()));
-  const torch::Tensor distance = (scaled.unsqueeze(1) - levels.unsqueeze(0)).abs().amin(1);
-  EXPECT_LT(distance.max().item<float>(), 1e-5) << set.describe();
-}
-
-TEST(ActQuant, RcfPactAndLsqLieOnLevelsAndPactUsesUniform) {
-  const torch::Tensor x = torch::rand({1000}) * 4 - 0.5;
-  const torch::Tensor alpha = torch::tensor(2.5f);
-  for (ActQuantizer q : {ActQuantizer::Rcf, ActQuantizer::Pact, ActQuantizer::Lsq}) {
-    ActQuant aq(config_with(3, q));
-    const torch::Tensor out = aq(x, alpha);
-    expect_on_levels(out, alpha, aq.levels());
-    EXPECT_GE(out.min().item<float>(), 0.0f);
-    EXPECT_EQ(aq.levels().scheme(), q == ActQuantizer::Rcf ? Scheme::APoT : Scheme::Uniform);
+TEST(ActQuant, EveryQuantiserLiesOnItsUnsignedLevelsAndPassesGradients) {
+  const torch::Tensor x = (torch::rand({4, 250}) * 4 - 0.5).requires_grad_(true);
+  for (const auto& r : kActQuantizers) {
+    QuantConfig c;
+    c.weight_bits = c.act_bits = 3;
+    c.act_quantizer = r.id;
+    const ActQuant aq(c);
+    EXPECT_EQ(aq.has_alpha(), is_learned(r.pieces.threshold)) << r.name;
+    EXPECT_EQ(aq.levels().scheme(), r.pieces.levels == Levels::Scheme ? Scheme::APoT : Scheme::Uniform) << r.name;
+    torch::Tensor alpha = torch::tensor(2.5f).requires_grad_(true);
+    const torch::Tensor out = aq(x, aq.has_alpha() ? alpha : torch::Tensor());
+    const float used = aq.has_alpha() ? 2.5f : 1.0f;  // DoReFa clips to [0, 1]
+    const auto values = aq.levels().values();
+    const torch::Tensor levels = torch::tensor(std::vector<float>(values.begin(), values.end())) * used;
+    EXPECT_LT((out.detach().reshape({-1, 1}) - levels.unsqueeze(0)).abs().amin(1).max().item<float>(), 1e-5) << r.name;
+    EXPECT_GE(out.min().item<float>(), 0.0f) << r.name;
+    out.sum().backward();
+    EXPECT_EQ(alpha.grad().defined(), aq.has_alpha()) << r.name;
+    x.mutable_grad() = torch::Tensor();
   }
-  ActQuant dorefa(config_with(3, ActQuantizer::Dorefa));
-  EXPECT_FALSE(dorefa.has_alpha());
-  EXPECT_LE(dorefa(x, torch::Tensor()).max().item<float>(), 1.0f);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
-// Weight quantisers: outputs on alpha times the level set, the paper's and the reference's weight
-// normalisation, the baselines' thresholds, the 8-bit edge layers.
+// Weight quantisers: every row of the table on alpha times its level set, the pieces composed (weight
+// normalisation, per-channel, LSQ's scaled gradient, Lloyd levels), the 8-bit edge layers.
 #include <gtest/gtest.h>
 
-#include "core/sawb.h"
 #include "qat/clip_project.h"
+#include "qat/normalization.h"
 #include "qat/weight_quant.h"
 
 namespace apot::qat {
@@ -35,21 +35,32 @@ TEST(WeightQuant, RcfWeightsLieOnAlphaTimesTheLevels) {
   EXPECT_EQ(WeightQuant(config_with(2), 1)->levels().values(), (std::vector<double>{-1, 0, 1}));
 }
 
-TEST(WeightQuant, WeightNormalisationIsEq9OrTheReferences) {
+TEST(WeightQuant, EveryQuantiserLiesOnItsLevelsAndPassesGradients) {
+  for (const auto& r : kWeightQuantizers) {
+    WeightQuant wq(config_with(4, r.id), 8);
+    const torch::Tensor w = (torch::randn({8, 4, 3, 3}) * 0.1).requires_grad_(true);
+    wq->init_from(w);
+    const torch::Tensor out = wq->forward(w);
+    // The outputs the pieces allow: alpha times a level, mapped back by the normalisation.
+    const auto values = wq->levels().values();
+    const torch::Tensor levels = torch::tensor(std::vector<float>(values.begin(), values.end()));
+    const torch::Tensor allowed = denormalize(r.pieces.normalization, wq->alpha_for(w) * levels);
+    const torch::Tensor distance = (out.detach().reshape({-1, 1}) - allowed.unsqueeze(0)).abs().amin(1);
+    EXPECT_LT(distance.max().item<float>(), 1e-5) << r.name;
+    out.sum().backward();
+    EXPECT_TRUE(w.grad().defined()) << r.name;
+    EXPECT_EQ(wq->wgt_alpha.defined() && wq->wgt_alpha.grad().defined(), is_learned(r.pieces.threshold)) << r.name;
+  }
+}
+
+TEST(WeightQuant, NormalisesAsItsPiecesSay) {
   const torch::Tensor w = torch::randn({16, 8, 3, 3}) * 0.05 + 0.01;
-  QuantConfig paper = config_with(4);
-  QuantConfig reference = paper;
-  reference.reference_compat = true;
-  const torch::Tensor mean = w.mean();
-  EXPECT_TRUE(WeightQuant(paper, 16)->normalize(w).allclose((w - mean) / (w.std(false) + 1e-5)));
-  EXPECT_TRUE(WeightQuant(reference, 16)->normalize(w).allclose((w - mean) / w.std(true)));
-  // The paper's statistics carry gradients; the reference's are constants.
-  torch::Tensor wg = w.clone().requires_grad_(true);
-  WeightQuant(paper, 16)->normalize(wg).sum().backward();
-  EXPECT_LT(wg.grad().abs().max().item<float>(), 1e-3);  // the mean's gradient cancels the sum's
-  torch::Tensor wr = w.clone().requires_grad_(true);
-  WeightQuant(reference, 16)->normalize(wr).sum().backward();
-  EXPECT_NEAR(wr.grad()[0][0][0][0].item<float>(), 1.0 / w.std(true).item<double>(), 1e-3);
+  const QuantConfig rcf = config_with(4);
+  EXPECT_TRUE(WeightQuant(rcf, 16)->normalize(w).equal(normalize(Normalization::WeightNorm, w, rcf)));
+  QuantConfig no_wn = rcf;
+  no_wn.weight_norm = false;
+  EXPECT_TRUE(WeightQuant(no_wn, 16)->normalize(w).equal(w));
+  EXPECT_TRUE(WeightQuant(config_with(4, WeightQuantizer::Sawb), 16)->normalize(w).equal(w));
 }
 
 TEST(WeightQuant, NoRcfUsesMaxAbsAndClipsNothing) {
@@ -77,15 +88,6 @@ TEST(WeightQuant, PerChannelAlphaHasOneThresholdPerOutputChannel) {
   expect_on_levels(out.reshape({6, -1}), wq->wgt_alpha.detach(), wq->levels());
   out.sum().backward();
   EXPECT_EQ(wq->wgt_alpha.grad().sizes(), torch::IntArrayRef({6}));
-}
-
-TEST(WeightQuant, SawbTakesItsAlphaFromTheMoments) {
-  WeightQuant wq(config_with(3, WeightQuantizer::Sawb), 4);
-  const torch::Tensor w = torch::randn({4, 256}) * 0.1;
-  const SawbCoefficients c = fit_sawb(LevelSet::uniform(3, true)).coefficients;
-  const double expected = c.c1 * std::sqrt(w.pow(2).mean().item<double>()) - c.c2 * w.abs().mean().item<double>();
-  EXPECT_NEAR(wq->alpha_for(w).item<double>(), expected, 1e-5);
-  expect_on_levels(wq->forward(w), wq->alpha_for(w), LevelSet::uniform(3, true));
 }
 
 TEST(WeightQuant, DorefaMapsTanhOntoUniformLevelsInMinusOneOne) {
