@@ -1,7 +1,8 @@
-# apot as an installed CMake package: `cmake --install <build> --prefix P` puts the headers under
-# P/include/apot (the source tree's layout, so `#include "qat/quant_layers.h"` reads the same), the
-# libraries under P/lib, the `apot` command under P/bin and the package config under P/lib/cmake/apot,
-# for find_package(apot) and the targets apot::core, apot::qat, ... (examples/ uses it).
+# apot as an installed CMake package: `cmake --install <build> --prefix P` puts the headers, and the
+# tables they include (*.inc), under P/include/apot (the source tree's layout, so
+# `#include "qat/quant_layers.h"` reads the same), the libraries under P/lib, the `apot` command under
+# P/bin and the package config under P/lib/cmake/apot, for find_package(apot) and the targets
+# apot::core, apot::qat, ... (examples/ uses it).
 #
 # Every library target named apot_<name> in the layers is part of the package as apot::<name>, in the
 # tree too (an alias), so a new layer or library needs nothing here.
@@ -70,7 +71,7 @@ install(TARGETS ${APOT_LIBRARIES} EXPORT apotTargets
         INCLUDES DESTINATION ${APOT_INSTALL_INCLUDEDIR})
 install(TARGETS apot RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 foreach(layer IN LISTS apot_layer_dirs)
-  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer} DESTINATION ${APOT_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/${layer} DESTINATION ${APOT_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h" PATTERN "*.inc")
 endforeach()
 
 install(EXPORT apotTargets NAMESPACE apot:: DESTINATION ${APOT_INSTALL_CMAKEDIR})
