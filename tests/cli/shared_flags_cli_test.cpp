@@ -219,7 +219,7 @@ TEST_F(SharedFlagsCli, EachConceptHasOneSpellingAndOneHelpText) {
 
 TEST_F(SharedFlagsCli, BadSharedFlagsAreNamed) {
   const std::pair<std::string, std::string> cases[] = {
-      {"run --model " + model() + " --kernel fast" + data(), "--kernel: kernel 'fast' is unknown: expected auto, shift-add"},
+      {"run --model " + model() + " --kernel fast" + data(), "--kernel: kernel 'fast' is unknown: expected auto | shift-add"},
       {"bench engine --kernel fast", "--kernel: kernel 'fast' is unknown"},
       {"bench engine --input-shape 1x4x4", "--input-shape 1x4x4: the benchmarks take images of 8x8 or more"},
       {"study --plan --test-limit 0", "--test-limit: '0': expected a whole number >= 1"},
