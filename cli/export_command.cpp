@@ -8,9 +8,11 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "data/datasets.h"
+#include "deploy/engine/input_quant.h"
 #include "deploy/export/calibrate.h"
 #include "deploy/export/export.h"
 #include "deploy/format/model_file.h"
+#include "models/torch_io.h"
 
 namespace apot::cli {
 
@@ -50,6 +52,7 @@ void add_export_command(CLI::App& app) {
   auto input_range = std::make_shared<double>(0);
   auto frac_bits = std::make_shared<std::string>("auto");
   auto calibration_images = std::make_shared<size_t>(deploy::kCalibrationImages);
+  auto calibration_input = std::make_shared<std::string>();
   model->add_to(*c);
   dataf->add_to(*c);
   checkpoint->add_to(*c, "--checkpoint", "the weights to export");
@@ -64,6 +67,11 @@ void add_export_command(CLI::App& app) {
   c->add_option("--calibration-images", *calibration_images,
                 "training images --frac-bits auto runs the network on")
       ->capture_default_str();
+  auto* calibration_input_option = c->add_option(
+      "--calibration-input", *calibration_input,
+      "a tensor file (torch.save) of your own inputs, N x C x H x W normalised as the network's input: --frac-bits auto "
+      "calibrates on them instead of the dataset's training images");
+  calibration_input_option->excludes(c->get_option("--calibration-images"));
   c->callback([=] {
     if (input_range_option->count() && !(std::isfinite(*input_range) && *input_range > 0)) {
       throw std::invalid_argument(fmt::format("--input-range {}: expected a finite number > 0", *input_range));
@@ -74,7 +82,18 @@ void add_export_command(CLI::App& app) {
     const data::DatasetShape shape = data::dataset_shape(dataf->dataset);
     auto net = loaded.build(shape.channels, shape.classes);
     deploy::ExportOptions options;
-    if (*frac_bits == "auto") {
+    torch::Tensor own_inputs;
+    if (!calibration_input->empty()) {
+      if (*frac_bits != "auto") throw std::invalid_argument("--calibration-input calibrates --frac-bits auto: drop --frac-bits");
+      own_inputs = models::read_tensor(*calibration_input).to(torch::kFloat);
+      if (!torch::isfinite(own_inputs).all().item<bool>()) {
+        throw std::invalid_argument(fmt::format("--calibration-input {}: the inputs hold NaN or infinite values", *calibration_input));
+      }
+      const deploy::Calibration calibration =
+          deploy::calibrate_export(*net, dataf->dataset, own_inputs, "images of " + *calibration_input);
+      options = calibration.options;
+      fmt::print("{}\n", calibration.describe());
+    } else if (*frac_bits == "auto") {
       deploy::Calibration calibration;
       try {
         const data::ImageSet train = data::load_dataset(dataf->dataset, dataf->data_dir, /*train=*/true);
@@ -90,9 +109,18 @@ void add_export_command(CLI::App& app) {
       options.frac_bits = parse_frac_bits(*frac_bits);
     }
     options.input_range = *input_range;
-    std::vector<std::string> warnings;
-    const deploy::IntegerModel integer_model = deploy::export_model(*net, options, &warnings);
-    for (const std::string& w : warnings) fmt::print(stderr, "apot: warning: {}\n", w);
+    std::vector<std::string> notes;
+    const deploy::IntegerModel integer_model = deploy::export_model(*net, options, &notes);
+    for (const std::string& note : notes) fmt::print("{}\n", note);
+    if (own_inputs.defined()) {
+      const double largest = own_inputs.abs().max().item<double>();
+      if (largest > deploy::kInputCodeLimit * integer_model.input.scale) {
+        throw std::invalid_argument(fmt::format("--calibration-input {}: the inputs reach {:.4g}, beyond the input quantiser's "
+                                                "range {:.4g} (step {:.6g}): give --input-range {:.4g} or more",
+                                                *calibration_input, largest, deploy::kInputCodeLimit * integer_model.input.scale,
+                                                integer_model.input.scale, largest));
+      }
+    }
     const size_t bytes = deploy::serialize(integer_model).size();
     deploy::save_model(integer_model, *out);
     const int64_t weights = weight_count(integer_model);

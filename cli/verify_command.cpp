@@ -8,6 +8,7 @@
 #include "cli/test_batches.h"
 #include "deploy/analysis/agreement.h"
 #include "deploy/engine/engine.h"
+#include "deploy/export/trace.h"
 #include "deploy/format/model_file.h"
 #include "models/torch_io.h"
 
@@ -26,10 +27,21 @@ void print_agreement(const std::string& a, const std::string& b, const deploy::A
                                          r.images - r.same_top1 > static_cast<int64_t>(r.disagreeing.size()) ? ", ..." : "");
 }
 
-// x on the engine's input grid (deploy/format/integer_model.h, InputQuant: round half away from zero), so the
-// fake-quant network sees exactly the input the engine computes with.
-torch::Tensor on_input_grid(const torch::Tensor& x, double scale) {
-  return torch::sign(x) * torch::floor(x.abs() / scale + 0.5) * scale;
+void print_trace(const std::vector<deploy::OpTrace>& trace, int64_t images) {
+  fmt::print("op by op on {} images (the network on the engine's input grid; streams differ beyond {:g} x their largest "
+             "value):\n", images, deploy::kTraceTolerance);
+  fmt::print("{:>4}  {:<24} {:<7} {:>12} {:>10} {:>12} {:>12}\n", "op", "layer", "output", "elements", "differing",
+             "max |diff|", "max |value|");
+  for (const deploy::OpTrace& t : trace) {
+    fmt::print("{:>4}  {:<24} {:<7} {:>12} {:>10} {:>12.4g} {:>12.4g}\n", t.op, t.name, t.kind, t.elements, t.differing,
+               t.max_diff, t.max_abs);
+  }
+  if (const deploy::OpTrace* first = deploy::first_difference(trace)) {
+    fmt::print("first difference: op {} ({} {}): {} of {} differ, by up to {:.4g} (values up to {:.4g})\n", first->op,
+               first->name, first->kind, first->differing, first->elements, first->max_diff, first->max_abs);
+  } else {
+    fmt::print("no op differs\n");
+  }
 }
 
 }  // namespace
@@ -41,6 +53,7 @@ void add_verify_command(CLI::App& app) {
   auto source = std::make_shared<EngineInputFlags>();
   auto reference = std::make_shared<std::string>();
   auto min_agreement = std::make_shared<double>(100);
+  auto trace = std::make_shared<bool>(false);
   flags->add_to(*c);
   checkpoint->add_to(*c, "--checkpoint", "the weights the model was exported from");
   source->add_to(*c);
@@ -50,6 +63,9 @@ void add_verify_command(CLI::App& app) {
                 "this percentage of top-1s")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));
+  c->add_flag("--trace", *trace,
+              "also compare every op's output (codes, streams, logits) with the network's value at that point and name "
+              "the first op where they differ (with --input: its images; else the test images)");
   c->callback([=] {
     if (!reference->empty() && source->input.empty()) throw std::invalid_argument("--reference holds logits of --input: give --input too");
     set_threads(flags->threads);
@@ -71,7 +87,7 @@ void add_verify_command(CLI::App& app) {
     // Logits of the fake-quant network on x, or on x moved onto the engine's int16 input grid.
     auto fake_quant = [&](const float* x, int64_t n, bool on_grid) {
       torch::Tensor in = torch::from_blob(const_cast<float*>(x), {n, model.in_channels, model.height, model.width});
-      if (on_grid) in = on_input_grid(in, model.input.scale);
+      if (on_grid) in = deploy::on_input_grid(in, model.input.scale);
       const torch::Tensor logits = net->forward(in).contiguous();
       return std::vector<float>(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
     };
@@ -108,6 +124,7 @@ void add_verify_command(CLI::App& app) {
       }
       const auto [fake, integer] = compare(x.data_ptr<float>(), x.size(0), nullptr);
       report();
+      if (*trace) print_trace(deploy::trace_program(*net, model, x, engine_options), x.size(0));
       if (!reference->empty()) {
         const torch::Tensor ref = models::read_tensor(*reference).to(torch::kFloat).contiguous();
         if (ref.dim() != 2 || ref.size(0) != x.size(0) || ref.size(1) != classes) {
@@ -123,8 +140,16 @@ void add_verify_command(CLI::App& app) {
       check_agreement();
       return;
     }
-    source->for_each_test_batch(model, [&](const float* x, const int64_t* labels, int64_t n) { compare(x, n, labels); });
+    std::vector<torch::Tensor> traced;
+    source->for_each_test_batch(model, [&](const float* x, const int64_t* labels, int64_t n) {
+      compare(x, n, labels);
+      if (*trace) traced.push_back(torch::from_blob(const_cast<float*>(x), {n, model.in_channels, model.height, model.width}).clone());
+    });
     report();
+    if (*trace) {
+      const torch::Tensor images = torch::cat(traced);
+      print_trace(deploy::trace_program(*net, model, images, engine_options), images.size(0));
+    }
     check_agreement();
   });
 }

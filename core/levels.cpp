@@ -13,12 +13,11 @@ namespace {
 constexpr int kMinBits = 2;
 constexpr int kMaxBits = 8;
 
-void check_bits(int bits, bool is_signed) {
-  if (bits < kMinBits || bits > kMaxBits) {
+void check_bits(int bits, int max_bits = kMaxBits) {
+  if (bits < kMinBits || bits > max_bits) {
     throw std::invalid_argument(
-        fmt::format("bit-width b = {} is out of range: expected {}..{}", bits, kMinBits, kMaxBits));
+        fmt::format("bit-width b = {} is out of range: expected {}..{}", bits, kMinBits, max_bits));
   }
-  (void)is_signed;
 }
 
 // Sum of 2^-e over the exponents: exact in double, since every set here spans fewer than 53 binary
@@ -168,27 +167,27 @@ void LevelSet::add_signed_levels() {
 }
 
 LevelSet LevelSet::uniform(int bits, bool is_signed) {
-  check_bits(bits, is_signed);
+  check_bits(bits, kMaxUniformBits);
   const int m = bits - (is_signed ? 1 : 0);
   // Eq. 2 is fixed point: APoT with k = 1, each bit one power-of-two term (section 2.2).
   return additive(Scheme::Uniform, bits, 1, is_signed, apot_terms(m, 1));
 }
 
 LevelSet LevelSet::pot(int bits, bool is_signed) {
-  check_bits(bits, is_signed);
+  check_bits(bits);
   const int m = bits - (is_signed ? 1 : 0);
   // Eq. 3 is APoT with one term of k = m bits: {0, 2^-(2^m - 2), ..., 2^-1, 1}.
   return additive(Scheme::PoT, bits, m, is_signed, apot_terms(m, m));
 }
 
 LevelSet LevelSet::apot(int bits, int k, bool is_signed) {
-  check_bits(bits, is_signed);
+  check_bits(bits);
   const int m = bits - (is_signed ? 1 : 0);
   return additive(Scheme::APoT, bits, k, is_signed, apot_terms(m, k));
 }
 
 LevelSet LevelSet::lloyd(const std::vector<double>& magnitudes, int bits, bool is_signed) {
-  check_bits(bits, is_signed);
+  check_bits(bits);
   LevelSet set;
   set.scheme_ = Scheme::Lloyd;
   set.bits_ = bits;
@@ -221,7 +220,7 @@ LevelSet LevelSet::make(Scheme scheme, int bits, int k, bool is_signed) {
     case Scheme::Uniform: return uniform(bits, is_signed);
     case Scheme::PoT: return pot(bits, is_signed);
     case Scheme::APoT: {
-      check_bits(bits, is_signed);
+      check_bits(bits);
       const int m = bits - (is_signed ? 1 : 0);
       return apot(bits, k == 0 ? std::min(2, m) : k, is_signed);
     }

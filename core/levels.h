@@ -38,7 +38,10 @@ std::vector<Term> apot_terms(int magnitude_bits, int k);
 
 class LevelSet {
  public:
-  // Bits are the total bit-width b (2..8) including the sign bit of signed sets.
+  // Bits are the total bit-width b (2..8) including the sign bit of signed sets. Uniform sets go up to
+  // kMaxUniformBits: the integer engine stores weights on a wider uniform grid where the reference's
+  // 8-bit edge layers round beyond their own range (deploy/export/export.cpp).
+  static constexpr int kMaxUniformBits = 16;
   static LevelSet uniform(int bits, bool is_signed);          // Eq. 2
   static LevelSet pot(int bits, bool is_signed);              // Eq. 3
   static LevelSet apot(int bits, int k, bool is_signed);      // Eq. 5, Eq. 6

@@ -9,16 +9,16 @@ namespace apot::deploy {
 namespace {
 
 // Level indices (into set.levels()) of weight codes, as count_shift_adds takes them.
-std::vector<int> level_indices(const LevelSet& set, const std::vector<uint8_t>& codes) {
+std::vector<int> level_indices(const LevelSet& set, const std::vector<WeightCode>& codes) {
   std::map<uint32_t, int> index_of_code;
   for (size_t i = 0; i < set.levels().size(); ++i) index_of_code[set.levels()[i].code] = static_cast<int>(i);
   std::vector<int> indices;
   indices.reserve(codes.size());
-  for (uint8_t code : codes) indices.push_back(index_of_code.at(code));  // validate() checked every code
+  for (const WeightCode code : codes) indices.push_back(index_of_code.at(code));  // validate() checked every code
   return indices;
 }
 
-LayerShiftAdds count(const LayerSpec& layer, const LevelSetSpec& spec, const std::vector<uint8_t>& codes) {
+LayerShiftAdds count(const LayerSpec& layer, const LevelSetSpec& spec, const std::vector<WeightCode>& codes) {
   const LevelSet set = spec.make();
   return {layer, set.describe(), count_shift_adds(layer, set, level_indices(set, codes))};
 }

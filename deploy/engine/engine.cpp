@@ -101,7 +101,7 @@ class LevelSets {
   std::map<std::tuple<Scheme, int, int, bool>, LevelSet> sets_;
 };
 
-std::vector<int32_t> decode_integers(const LevelSet& set, const std::vector<uint8_t>& codes) {
+std::vector<int32_t> decode_integers(const LevelSet& set, const std::vector<WeightCode>& codes) {
   std::vector<int32_t> integers(codes.size());
   for (size_t i = 0; i < codes.size(); ++i) integers[i] = static_cast<int32_t>(decode(set, codes[i]).integer);
   return integers;
@@ -144,6 +144,7 @@ class Engine::Impl {
       if (b.stored) b.storage.ensure(batch * b.image_bytes());
     }
     std::vector<float> logits(static_cast<size_t>(batch * classes_));
+    last_batch_ = batch;
 
     const Buffer& in = buffers_[0];
     const int64_t image_floats = int64_t{in_channels_} * height_ * width_;
@@ -171,6 +172,39 @@ class Engine::Impl {
   int num_classes() const { return classes_; }
   const std::vector<ShiftAddCounts>& op_counts() const { return op_counts_; }
   const std::vector<double>& op_seconds() const { return op_seconds_; }
+
+  std::vector<int32_t> buffer_values(int index) const {
+    if (index < 0 || static_cast<size_t>(index) >= buffers_.size()) {
+      throw std::out_of_range(fmt::format("buffer {}: the model has buffers 0 to {}", index, buffers_.size() - 1));
+    }
+    const Buffer& b = buffers_[static_cast<size_t>(index)];
+    if (last_batch_ == 0) throw std::logic_error("buffer_values: the engine has not run yet");
+    if (!b.stored) {
+      throw std::logic_error(fmt::format("buffer {} is a stream only fused ops read, never stored: run with fuse = false",
+                                         index));
+    }
+    const bool codes = b.kind == BufferKind::Codes;
+    const int channels = codes ? b.codes.channels : b.stream.channels;
+    const int height = codes ? b.codes.height : b.stream.height, width = codes ? b.codes.width : b.stream.width;
+    std::vector<int32_t> values(static_cast<size_t>(last_batch_ * channels * height * width));
+    size_t i = 0;
+    for (int64_t n = 0; n < last_batch_; ++n) {
+      for (int c = 0; c < channels; ++c) {
+        for (int y = 0; y < height; ++y) {
+          for (int x = 0; x < width; ++x, ++i) {
+            if (!codes) {
+              values[i] = b.stream_data()[n * b.stream.image_elements() + (int64_t{y} * width + x) * b.stream.stride + c];
+              continue;
+            }
+            const int64_t at = n * b.codes.image_elements() + b.codes.pixel(y, x) + c;
+            values[i] = b.codes.type == CodeType::U8 ? b.storage.data()[at]
+                                                     : reinterpret_cast<const int16_t*>(b.storage.data())[at];
+          }
+        }
+      }
+    }
+    return values;
+  }
 
  private:
   // Layouts: each codes buffer keeps the zero border its widest-padded reader needs, and is uint8 when
@@ -430,6 +464,7 @@ class Engine::Impl {
   int threads_ = 1;
   int classes_ = 0, in_channels_ = 0, height_ = 0, width_ = 0;
   double input_scale_ = 1;
+  int64_t last_batch_ = 0;
   LevelSets levels_;
   std::vector<Buffer> buffers_;
   std::vector<Step> steps_;
@@ -450,6 +485,7 @@ int Engine::threads() const { return impl_->threads(); }
 int Engine::num_classes() const { return impl_->num_classes(); }
 const std::vector<ShiftAddCounts>& Engine::op_counts() const { return impl_->op_counts(); }
 const std::vector<double>& Engine::op_seconds() const { return impl_->op_seconds(); }
+std::vector<int32_t> Engine::buffer_values(int buffer) const { return impl_->buffer_values(buffer); }
 
 ShiftAddCounts Engine::counts() const {
   ShiftAddCounts total;

@@ -59,6 +59,11 @@ class Engine {
   // of the model (zeros for ops other than convolutions).
   ShiftAddCounts counts() const;
   const std::vector<ShiftAddCounts>& op_counts() const;
+  // Buffer `buffer` of the last run as integers (codes, or streams in units of 2^-frac_bits), NCHW, batch x
+  // channels x height x width. With fuse = false every buffer is kept; with fusion a stream that only
+  // fused ops read is not (std::logic_error). std::out_of_range for a buffer the model lacks,
+  // std::logic_error before the first run.
+  std::vector<int32_t> buffer_values(int buffer) const;
   // Wall-clock seconds of each op of the model in the last run (the input quantiser is not an op; an
   // activation quantiser or a shortcut fused into a convolution counts in that convolution's time and
   // shows 0).

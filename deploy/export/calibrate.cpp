@@ -11,54 +11,24 @@
 #include "data/batches.h"
 #include "data/dataset.h"
 #include "data/datasets.h"
-#include "models/network_layout.h"
+#include "deploy/export/program_walk.h"
 
 namespace apot::deploy {
 
-namespace {
-
-class Walk {
- public:
-  torch::Tensor conv_bn(const models::ConvBn& layer, const torch::Tensor& x) {
-    return seen(layer.bn.ptr()->forward(layer.conv.ptr()->forward(x)));
-  }
-  torch::Tensor seen(torch::Tensor t) {
-    const double m = t.abs().max().item<double>();
-    if (!(m <= largest_)) largest_ = m;  // a NaN too, which the caller then refuses
-    return t;
-  }
-  double largest() const { return largest_; }
-
- private:
-  double largest_ = 0;
-};
-
-}  // namespace
-
 StreamRange stream_range(models::Network& net, const torch::Tensor& images) {
-  if (images.dim() != 4 || images.size(0) < 1) {
-    throw std::invalid_argument(fmt::format("calibration images: expected N x C x H x W with N >= 1, got {} dimensions",
-                                            images.dim()));
-  }
-  net.eval();
-  torch::NoGradGuard no_grad;
-  const models::NetworkLayout layout = models::network_layout(net);
-  Walk walk;
-  torch::Tensor x = torch::relu(walk.conv_bn(layout.stem, images.to(torch::kFloat)));
-  if (layout.stem_maxpool) x = torch::max_pool2d(x, 3, 2, 1);
-  for (const models::ResidualBlockLayout& block : layout.blocks) {
-    const torch::Tensor shortcut = block.shortcut ? walk.conv_bn(*block.shortcut, x) : x;
-    torch::Tensor out = x;
-    for (size_t i = 0; i < block.path.size(); ++i) {
-      out = walk.conv_bn(block.path[i], out);
-      if (i + 1 < block.path.size()) out = torch::relu(out);
+  StreamRange range;
+  walk_program(net, images, [&](const ProgramPoint& point) {
+    if (point.kind == ProgramPoint::Kind::Logits) range.logits = point.value;
+    if (point.kind != ProgramPoint::Kind::Stream) return;
+    for (const torch::Tensor& t : {point.requantised, point.before_relu}) {
+      const double m = t.abs().max().item<double>();
+      if (!(m <= range.largest)) range.largest = m;  // a NaN too, refused below
     }
-    x = torch::relu(walk.seen(out + shortcut));
-  }
-  if (!std::isfinite(walk.largest())) {
+  });
+  if (!std::isfinite(range.largest)) {
     throw std::invalid_argument("calibration: the network's streams are not finite on these images");
   }
-  return {walk.largest(), layout.fc.ptr()->forward(x.mean({2, 3}))};
+  return range;
 }
 
 int frac_bits_for(double largest, double headroom) {
@@ -72,20 +42,35 @@ int frac_bits_for(double largest, double headroom) {
 }
 
 std::string Calibration::describe() const {
-  return fmt::format("calibration: largest stream value {:.4g} on {} training images: {} fraction bits", largest, images,
+  return fmt::format("calibration: largest stream value {:.4g} on {} {}: {} fraction bits", largest, images, source,
                      options.frac_bits);
 }
 
-Calibration calibrate_export(models::Network& net, const std::string& dataset, const data::ImageSet& images) {
-  if (images.size() < 1) throw std::invalid_argument("calibration: expected at least 1 image");
+namespace {
+
+Calibration for_dataset(const std::string& dataset, int64_t images, int64_t channels, int64_t height, int64_t width,
+                        const std::string& what) {
+  if (images < 1) throw std::invalid_argument(fmt::format("calibration: expected at least 1 image in {}", what));
   Calibration c;
   c.options = export_options_for(dataset);
-  if (images.channels != c.options.in_channels || images.height != c.options.height || images.width != c.options.width) {
-    throw std::invalid_argument(fmt::format("calibration images are {}x{}x{}, {}'s are {}x{}x{}", images.channels,
-                                            images.height, images.width, dataset, c.options.in_channels,
-                                            c.options.height, c.options.width));
+  if (channels != c.options.in_channels || height != c.options.height || width != c.options.width) {
+    throw std::invalid_argument(fmt::format("calibration: {} are {}x{}x{}, {}'s are {}x{}x{}", what, channels, height,
+                                            width, dataset, c.options.in_channels, c.options.height, c.options.width));
   }
-  constexpr size_t kBatch = 100;  // bounds the memory of large inputs
+  c.images = static_cast<size_t>(images);
+  c.source = what;
+  return c;
+}
+
+// Bounds the memory of large inputs.
+constexpr size_t kCalibrationBatch = 100;
+
+}  // namespace
+
+Calibration calibrate_export(models::Network& net, const std::string& dataset, const data::ImageSet& images) {
+  Calibration c = for_dataset(dataset, static_cast<int64_t>(images.size()), images.channels, images.height, images.width,
+                              "training images");
+  constexpr size_t kBatch = kCalibrationBatch;
   const data::Normalization norm = data::default_normalization(dataset);
   std::vector<size_t> order(images.size());
   std::iota(order.begin(), order.end(), size_t{0});
@@ -96,7 +81,21 @@ Calibration calibrate_export(models::Network& net, const std::string& dataset, c
     data::fill_batch(images, order, begin, count, norm, data::AugmentOptions{}, 0, x.data_ptr<float>(), labels.data());
     c.largest = std::max(c.largest, stream_range(net, x.narrow(0, 0, static_cast<int64_t>(count))).largest);
   }
-  c.images = images.size();
+  c.options.frac_bits = frac_bits_for(c.largest, kCalibrationHeadroom);
+  return c;
+}
+
+Calibration calibrate_export(models::Network& net, const std::string& dataset, const torch::Tensor& inputs,
+                             const std::string& source) {
+  if (inputs.dim() != 4) {
+    throw std::invalid_argument(fmt::format("calibration: {} has {} dimensions, expected N x C x H x W", source, inputs.dim()));
+  }
+  Calibration c = for_dataset(dataset, inputs.size(0), inputs.size(1), inputs.size(2), inputs.size(3), source);
+  const int64_t batch = static_cast<int64_t>(kCalibrationBatch);
+  for (int64_t begin = 0; begin < inputs.size(0); begin += batch) {
+    const torch::Tensor x = inputs.narrow(0, begin, std::min(batch, inputs.size(0) - begin)).to(torch::kFloat);
+    c.largest = std::max(c.largest, stream_range(net, x).largest);
+  }
   c.options.frac_bits = frac_bits_for(c.largest, kCalibrationHeadroom);
   return c;
 }

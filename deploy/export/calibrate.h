@@ -40,10 +40,15 @@ inline constexpr size_t kCalibrationImages = 1000;
 struct Calibration {
   ExportOptions options;  // export_options_for(dataset) with frac_bits = frac_bits_for(largest, headroom)
   size_t images = 0;
+  std::string source;     // what the images were, e.g. "training images"
   double largest = 0;
   std::string describe() const;  // one line: the range, the images and the bits
 };
 // Throws std::invalid_argument for no images or images of another shape than the dataset's.
 Calibration calibrate_export(models::Network& net, const std::string& dataset, const data::ImageSet& images);
+// The same on the user's own inputs (N x C x H x W, normalised as the network's input, the dataset's
+// shape), for data apot does not ship.
+Calibration calibrate_export(models::Network& net, const std::string& dataset, const torch::Tensor& inputs,
+                             const std::string& source);
 
 }  // namespace apot::deploy

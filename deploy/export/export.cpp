@@ -44,49 +44,74 @@ std::vector<double> to_doubles(const torch::Tensor& t) {
 // computes it) divided by its channel's alpha must be a level to float precision.
 struct QuantisedWeights {
   LevelSetSpec spec;
-  std::vector<uint8_t> codes;
+  std::vector<WeightCode> codes;
   std::vector<double> alpha;  // 1 or one per output channel
   double unit = 1;            // real weight = alpha[c] * unit * integer
 };
 
-// The reference's 8-bit layers round W / max(W) * 127 without a clamp, so weights below -max(W) land
-// beyond -127 steps, outside every 8-bit code: they are clamped to the last level and counted.
+// The reference's 8-bit layers round W / max(W) * 127 without a clamp (max W, not max |W|), so weights
+// below -max W land beyond -127 steps, outside the 8-bit set. They are kept as they are: the layer moves
+// to the narrowest wider uniform set whose integers reach them, on the same grid (its alpha scaled by
+// (2^(b-1) - 1) / 127, so integer i stays i), and the engine multiplies what the fake-quant layer does.
+// Returns the set, scaling `alpha` in place; the set itself where every weight is inside it.
+LevelSet widened_uniform(const std::string& name, const LevelSet& set, const std::vector<double>& w,
+                         std::vector<double>& alpha, std::vector<std::string>* notes) {
+  const size_t per_channel = w.size() / alpha.size();
+  const double steps = static_cast<double>((int64_t{1} << set.magnitude_bits()) - 1);
+  double furthest = 0;
+  int64_t beyond = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    const double y = std::abs(w[i] / alpha[i / per_channel]);
+    if (y > 1 + 0.5 / steps) ++beyond;
+    furthest = std::max(furthest, y);
+  }
+  if (beyond == 0) return set;
+  const int64_t largest = std::llround(furthest * steps);
+  int bits = set.bits();
+  while (bits < LevelSet::kMaxUniformBits && (int64_t{1} << (bits - 1)) - 1 < largest) ++bits;
+  if ((int64_t{1} << (bits - 1)) - 1 < largest) {
+    throw std::invalid_argument(fmt::format("{}: a weight reaches {:.4g} x max W, beyond the {}-bit uniform grid "
+                                            "the engine holds", name, furthest, LevelSet::kMaxUniformBits));
+  }
+  const double scale = static_cast<double>((int64_t{1} << (bits - 1)) - 1) / steps;
+  for (double& a : alpha) a *= scale;
+  if (notes) {
+    notes->push_back(fmt::format("{}: {} weights reach up to {:.4f} x max W (the reference rounds without a clamp): "
+                                 "stored as {}-bit uniform codes on the same grid", name, beyond, furthest, bits));
+  }
+  return LevelSet::uniform(bits, true);
+}
+
 QuantisedWeights quantised_weights(const std::string& name, qat::WeightQuant& quant, const torch::Tensor& weight,
-                                   std::vector<std::string>* warnings) {
+                                   std::vector<std::string>* notes) {
   const qat::QuantConfig& config = quant->config();
   if (config.weight_quantizer == qat::WeightQuantizer::Dorefa) {
     throw std::invalid_argument(fmt::format("{}: DoReFa weights have no zero level and no integer form; export "
                                             "supports rcf, sawb and lsq weights", name));
   }
   torch::NoGradGuard no_grad;
-  const LevelSet& set = quant->levels();
   QuantisedWeights q;
+  q.alpha = to_doubles(quant->alpha_for(weight));
+  for (const double alpha : q.alpha) {
+    if (!(alpha > 0) || !std::isfinite(alpha)) {
+      throw std::invalid_argument(fmt::format("{}: weight threshold alpha = {} (expected a positive number)", name, alpha));
+    }
+  }
+  const std::vector<double> w = to_doubles(quant->forward(weight));
+  const bool unclamped = config.reference_compat && config.weight_quantizer == qat::WeightQuantizer::MaxAbs &&
+                         quant->levels().scheme() == Scheme::Uniform;
+  const LevelSet set = unclamped ? widened_uniform(name, quant->levels(), w, q.alpha, notes) : quant->levels();
   try {
     q.spec = spec_of(set);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(fmt::format("{}: {}", name, e.what()));
   }
   q.unit = integer_unit(set);
-  q.alpha = to_doubles(quant->alpha_for(weight));
-  const std::vector<double> w = to_doubles(quant->forward(weight));
-  const int64_t out_channels = weight.size(0);
-  const size_t per_channel = w.size() / static_cast<size_t>(out_channels);
-  const bool unclamped = config.reference_compat && config.weight_quantizer == qat::WeightQuantizer::MaxAbs;
-  int64_t clamped = 0;
-  double furthest = 0;
-  std::vector<double> values = set.values();
+  const size_t per_channel = w.size() / q.alpha.size();
+  const std::vector<double> values = set.values();
   q.codes.resize(w.size());
   for (size_t i = 0; i < w.size(); ++i) {
-    const double alpha = q.alpha[q.alpha.size() == 1 ? 0 : i / per_channel];
-    if (!(alpha > 0) || !std::isfinite(alpha)) {
-      throw std::invalid_argument(fmt::format("{}: weight threshold alpha = {} (expected a positive number)", name, alpha));
-    }
-    double y = w[i] / alpha;
-    if (unclamped && std::abs(y) > 1 + 1e-6) {
-      ++clamped;
-      furthest = std::max(furthest, std::abs(y));
-      y = std::clamp(y, -1.0, 1.0);
-    }
+    const double y = w[i] / q.alpha[i / per_channel];
     auto it = std::lower_bound(values.begin(), values.end(), y);
     if (it == values.end() || (it != values.begin() && y - *(it - 1) < *it - y)) --it;
     if (std::abs(*it - y) > 1e-4) {
@@ -94,11 +119,7 @@ QuantisedWeights quantised_weights(const std::string& name, qat::WeightQuant& qu
                                               "checkpoint does not match the quantisation flags", name, i, y,
                                               std::abs(*it - y), *it));
     }
-    q.codes[i] = static_cast<uint8_t>(set.levels()[static_cast<size_t>(it - values.begin())].code);
-  }
-  if (clamped && warnings) {
-    warnings->push_back(fmt::format("{}: {} weights beyond the 8-bit range (up to {:.4f} x max W, as the reference "
-                                    "rounds without a clamp) were clamped to the last level", name, clamped, furthest));
+    q.codes[i] = static_cast<WeightCode>(set.levels()[static_cast<size_t>(it - values.begin())].code);
   }
   return q;
 }
@@ -129,7 +150,7 @@ int32_t to_stream(double units, const std::string& what) {
 
 class Exporter {
  public:
-  Exporter(IntegerModel& model, std::vector<std::string>* warnings) : model_(model), warnings_(warnings) {}
+  Exporter(IntegerModel& model, std::vector<std::string>* notes) : model_(model), notes_(notes) {}
 
   int new_buffer() { return model_.buffer_count++; }
 
@@ -177,7 +198,7 @@ class Exporter {
     auto& conv = *layer.conv.ptr();  // the holder is const here, the module is not
     if (!conv.weight_quant) throw std::invalid_argument(fmt::format("{}: full-precision weights have no integer form", layer.name));
     const qat::ConvShape& shape = conv.shape();
-    QuantisedWeights w = quantised_weights(layer.name, conv.weight_quant, conv.weight, warnings_);
+    QuantisedWeights w = quantised_weights(layer.name, conv.weight_quant, conv.weight, notes_);
 
     ConvOp op;
     op.name = layer.name;
@@ -242,7 +263,7 @@ class Exporter {
 
   void avg_pool_linear(const std::string& name, qat::QuantLinearImpl& fc, const Tensor3& in) {
     if (!fc.weight_quant) throw std::invalid_argument(fmt::format("{}: full-precision weights have no integer form", name));
-    QuantisedWeights w = quantised_weights(name, fc.weight_quant, fc.weight, warnings_);
+    QuantisedWeights w = quantised_weights(name, fc.weight_quant, fc.weight, notes_);
     AvgPoolLinearOp op;
     op.name = name;
     op.input = in.buffer;
@@ -263,7 +284,7 @@ class Exporter {
 
  private:
   IntegerModel& model_;
-  std::vector<std::string>* warnings_;
+  std::vector<std::string>* notes_;
 };
 
 }  // namespace
@@ -344,7 +365,7 @@ InputGrid pixel_input_grid(const std::vector<double>& mean, const std::vector<do
   return best;
 }
 
-IntegerModel export_model(models::Network& net, const ExportOptions& options, std::vector<std::string>* warnings) {
+IntegerModel export_model(models::Network& net, const ExportOptions& options, std::vector<std::string>* notes) {
   if (options.frac_bits < 0 || options.frac_bits > 30) {
     throw std::invalid_argument(fmt::format("--frac-bits {}: expected 0 to 30", options.frac_bits));
   }
@@ -375,7 +396,7 @@ IntegerModel export_model(models::Network& net, const ExportOptions& options, st
   model.input.std = options.std;
 
   const models::NetworkLayout layout = models::network_layout(net);
-  Exporter exporter(model, warnings);
+  Exporter exporter(model, notes);
   // The first conv multiplies the quantised input itself (the reference quantises only its weights).
   Tensor3 x{0, options.in_channels, options.height, options.width};
   x = exporter.conv(layout.stem, 0, model.input.scale, x, -1, true);

@@ -29,10 +29,11 @@ ExportOptions export_options_for(const std::string& dataset);
 // the conv with its weights as level codes and its batch norm folded into the fixed-point requant; then
 // the global average pool and the 8-bit fc (paper section 4.1: first and last layers at 8 bits).
 // Throws std::invalid_argument naming the layer for what has no integer form: full-precision layers,
-// Lloyd levels, DoReFa weights (no zero level), non-positive thresholds, scales that overflow. What it
-// had to change (reference-compatible 8-bit weights beyond the 8-bit range) goes to `warnings`.
+// Lloyd levels, DoReFa weights (no zero level), non-positive thresholds, scales that overflow. Nothing
+// is clamped or approximated beyond the streams' fixed point; what the user should know of the form it
+// chose (reference-compatible 8-bit layers stored on a wider grid) goes to `notes`.
 IntegerModel export_model(models::Network& net, const ExportOptions& options,
-                          std::vector<std::string>* warnings = nullptr);
+                          std::vector<std::string>* notes = nullptr);
 
 // The largest |(p - mean[c]) / std[c]| over pixels p in [0, 1]: the input range of normalised images.
 double normalised_input_range(const std::vector<double>& mean, const std::vector<double>& std);

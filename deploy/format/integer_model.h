@@ -22,7 +22,7 @@
 namespace apot::deploy {
 
 // Which level set a weight tensor's codes index (core/levels: LevelSet::make(scheme, bits, k, is_signed)).
-// Lloyd sets have no integer form and cannot be exported.
+// Lloyd sets have no integer form and cannot be exported. Weights are 2..8 bits, uniform ones up to 16.
 struct LevelSetSpec {
   Scheme scheme = Scheme::APoT;
   int bits = 4;       // total, sign included for signed sets
@@ -30,6 +30,10 @@ struct LevelSetSpec {
   bool is_signed = true;
   LevelSet make() const { return LevelSet::make(scheme, bits, k, is_signed); }
 };
+
+// A weight's code in its level set (core/codec), one per element in memory, packed at the set's
+// bit-width in the file.
+using WeightCode = uint16_t;
 
 // Buffer 0 from the float input x (already normalised like the network's training input: the engine
 // does not apply mean and std): code = clamp(round_half_away(x / scale), -32767, 32767). Inputs beyond
@@ -63,16 +67,16 @@ struct Requant {
 
 // Conv2d over codes, int32 accumulation, then requant to a stream; then, if residual >= 0, the stream of
 // that buffer (same shape) is added with saturation; then ReLU if relu. Weights are level codes of
-// `levels`, shape [out_channels][in_channels][kernel][kernel] (groups = 1), one code per byte in memory.
+// `levels`, shape [out_channels][in_channels][kernel][kernel] (groups = 1).
 struct ConvOp {
   int input = 0, output = 0, residual = -1;
   int in_channels = 0, out_channels = 0, kernel = 1, stride = 1, padding = 0;
   LevelSetSpec levels;
-  std::vector<uint8_t> codes;
+  std::vector<WeightCode> codes;
   Requant requant;
   bool relu = false;
   std::string name;                 // state_dict prefix, e.g. "layer1.0.conv1"
-  std::vector<double> weight_alpha; // informative: 1 or out_channels learned thresholds
+  std::vector<double> weight_alpha; // informative: 1 or out_channels thresholds, weight = alpha x level
 };
 
 // Max pooling over a stream (padding never wins).
@@ -89,7 +93,7 @@ struct AvgPoolLinearOp {
   int input = 0;
   int in_features = 0, out_features = 0;
   LevelSetSpec levels;
-  std::vector<uint8_t> codes;
+  std::vector<WeightCode> codes;
   std::vector<double> scale, bias;  // per output
   std::string name;
 };

@@ -74,7 +74,7 @@ class FieldWriter {
     out_.put<uint8_t>(static_cast<uint8_t>(levels.k));
     field("levels.signed", levels.is_signed);
   }
-  void codes(const char* name, const std::vector<uint8_t>& codes, const LevelSetSpec& levels) {
+  void codes(const char* name, const std::vector<WeightCode>& codes, const LevelSetSpec& levels) {
     out_.put_count(codes.size(), name);
     const std::vector<uint8_t> packed = pack_bits(codes, levels.bits);
     out_.put_bytes({reinterpret_cast<const char*>(packed.data()), packed.size()});
@@ -109,11 +109,13 @@ class FieldReader {
     levels.scheme = it->first;
     levels.bits = in_.get<uint8_t>("levels.bits");
     // Checked here already: the packed codes that follow are read at this width.
-    if (levels.bits < 2 || levels.bits > 8) in_.fail(fmt::format("levels.bits = {}, expected 2..8", levels.bits));
+    if (levels.bits < 2 || levels.bits > LevelSet::kMaxUniformBits) {
+      in_.fail(fmt::format("levels.bits = {}, expected 2..{}", levels.bits, LevelSet::kMaxUniformBits));
+    }
     levels.k = in_.get<uint8_t>("levels.k");
     field("levels.signed", levels.is_signed);
   }
-  void codes(const char* name, std::vector<uint8_t>& codes, const LevelSetSpec& levels) {
+  void codes(const char* name, std::vector<WeightCode>& codes, const LevelSetSpec& levels) {
     const size_t count = in_.get<uint32_t>(name);
     // The packed bytes are taken before the codes are allocated: at most 4 codes per byte present.
     const std::string_view packed = in_.get_bytes(packed_size(count, levels.bits), name);

@@ -55,8 +55,8 @@ std::string shape_string(const BufferShape& s) { return fmt::format("{}x{}x{}", 
 // What validate needs of a level set, built once per distinct LevelSetSpec.
 struct SetInfo {
   std::string description;
-  std::array<bool, 256> valid{};       // by code
-  std::array<int32_t, 256> integer{};  // by code
+  std::vector<bool> valid;       // by code
+  std::vector<int32_t> integer;  // by code
 };
 
 class Validator {
@@ -183,7 +183,7 @@ class Validator {
 
   // The integer form of the level set, which must fit the int16 codes buffers hold.
   const SetInfo& level_set(const LevelSetSpec& spec) {
-    require_range("levels.bits", spec.bits, 2, 8);
+    require_range("levels.bits", spec.bits, 2, spec.scheme == Scheme::Uniform ? LevelSet::kMaxUniformBits : 8);
     require_range("levels.k", spec.k, 0, 8);
     if (spec.scheme == Scheme::Lloyd) fail("levels: Lloyd levels have no integer form, expected apot, pot or uniform");
     if (spec.scheme != Scheme::APoT && spec.scheme != Scheme::PoT && spec.scheme != Scheme::Uniform) {
@@ -200,6 +200,8 @@ class Validator {
     }
     SetInfo info;
     info.description = set->describe();
+    info.valid.assign(size_t{1} << spec.bits, false);
+    info.integer.assign(size_t{1} << spec.bits, 0);
     if (!set->has_integer_form()) fail(fmt::format("levels: '{}' has no integer form", info.description));
     for (const Level& level : set->levels()) {
       if (std::abs(level.integer) > kInt16Max) {
@@ -213,10 +215,10 @@ class Validator {
   }
 
   // Every code must be a level; returns the largest |integer| among them (0 for none).
-  int64_t check_codes(const std::vector<uint8_t>& codes, const SetInfo& set) const {
+  int64_t check_codes(const std::vector<WeightCode>& codes, const SetInfo& set) const {
     int64_t max_abs = 0;
     for (size_t i = 0; i < codes.size(); ++i) {
-      if (!set.valid[codes[i]]) fail(fmt::format("codes[{}] = {} is not a code of '{}'", i, codes[i], set.description));
+      if (codes[i] >= set.valid.size() || !set.valid[codes[i]]) fail(fmt::format("codes[{}] = {} is not a code of '{}'", i, codes[i], set.description));
       max_abs = std::max<int64_t>(max_abs, std::abs(set.integer[codes[i]]));
     }
     return max_abs;

@@ -30,7 +30,9 @@ class DeployCli : public ::testing::Test {
     const RunResult r = run_apot("export" + kModelFlags + " --dataset cifar10 --input-range 6 --frac-bits 20 --out " + model_);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("bits per weight"));
-    EXPECT_THAT(r.err, HasSubstr("clamped"));  // one conv1 weight beyond the reference's 8-bit range
+    // Three fc weights beyond the reference's 8-bit range, kept on a wider grid.
+    EXPECT_THAT(r.out, HasSubstr("fc: 3 weights reach up to 1.0079 x max W"));
+    EXPECT_THAT(r.out, HasSubstr("stored as 9-bit uniform codes on the same grid"));
   }
   void TearDown() override { std::filesystem::remove(model_); }
   const std::string model_ = temp_path("apot_deploy_cli.apot");
@@ -55,6 +57,39 @@ TEST_F(DeployCli, VerifyReportsAgreementWithTheReference) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("reference vs engine: 4 images, same top-1 on 4 (100.00%)"));
   EXPECT_THAT(r.out, HasSubstr("fake-quant vs engine: 4 images"));
+}
+
+TEST_F(DeployCli, VerifyTraceComparesEveryOp) {
+  const RunResult r = run_apot("verify" + kModelFlags + " --model " + model_ + " --input " + kDir + "input.pt --trace");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("op by op on 4 images"));
+  EXPECT_THAT(r.out, HasSubstr("   0  conv1                    stream"));
+  EXPECT_THAT(r.out, HasSubstr("  41  fc                       logits"));
+  EXPECT_THAT(r.out, ::testing::AnyOf(HasSubstr("first difference: op "), HasSubstr("no op differs")));
+}
+
+// --calibration-input: --frac-bits auto on the user's own inputs, which must fit the input grid.
+TEST_F(DeployCli, ExportCalibratesOnTheUsersInputs) {
+  const std::string model = temp_path("apot_deploy_cli_own.apot");
+  RunResult r = run_apot("export" + kModelFlags + " --dataset cifar10 --input-range 6 --calibration-input " + kDir +
+                         "input.pt --out " + model);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("on 4 images of " + kDir + "input.pt: "));
+  EXPECT_THAT(r.out, HasSubstr("input quantiser: step"));
+  std::filesystem::remove(model);
+  r = run_apot("export" + kModelFlags + " --dataset cifar10 --calibration-input " + kDir + "input.pt --out " + model);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("beyond the input quantiser's range"));
+  EXPECT_THAT(r.err, HasSubstr("give --input-range"));
+  EXPECT_FALSE(std::filesystem::exists(model));
+  r = run_apot("export" + kModelFlags + " --dataset cifar10 --calibration-input " + kDir + "input.pt --frac-bits 20 --out " + model);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--calibration-input calibrates --frac-bits auto"));
+  r = run_apot("export" + kModelFlags + " --dataset cifar10 --input-range 6 --calibration-input " + kDir +
+               "res20_4bit_logits.pt --out " + model);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("res20_4bit_logits.pt has 2 dimensions, expected N x C x H x W"));
+  std::filesystem::remove(model);
 }
 
 TEST_F(DeployCli, CostCountsTheModelsOwnShiftAdds) {

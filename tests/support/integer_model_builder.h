@@ -125,11 +125,11 @@ class ModelBuilder {
 
   static int64_t max_integer(const LevelSetSpec& levels) { return levels.make().levels().back().integer; }
 
-  std::vector<uint8_t> random_codes(const LevelSetSpec& levels, size_t count) {
+  std::vector<WeightCode> random_codes(const LevelSetSpec& levels, size_t count) {
     const LevelSet set = levels.make();
     const std::vector<Level>& l = set.levels();
-    std::vector<uint8_t> codes(count);
-    for (uint8_t& code : codes) code = static_cast<uint8_t>(l[next() % l.size()].code);
+    std::vector<WeightCode> codes(count);
+    for (WeightCode& code : codes) code = static_cast<WeightCode>(l[next() % l.size()].code);
     return codes;
   }
 

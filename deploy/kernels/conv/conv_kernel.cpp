@@ -55,7 +55,7 @@ ShiftAddWeight shift_add_weight(const LevelSet& set, const Level& level) {
   return w;
 }
 
-ConvLayer ConvLayer::from_codes(const ConvShape& shape, const LevelSet& set, const uint8_t* codes,
+ConvLayer ConvLayer::from_codes(const ConvShape& shape, const LevelSet& set, const uint16_t* codes,
                                 const int32_t* multiplier, const uint8_t* shift, const int32_t* bias, bool relu) {
   ConvLayer layer;
   layer.shape = shape;

@@ -41,7 +41,8 @@ struct ConvShape {
 // additive term, so that |integer| = sum of 2^shift (integer = level * 2^s / gamma, core/codec; a term
 // 2^-e of the level is the shift s - e). Zero terms are absent: they cost nothing.
 struct ShiftAddWeight {
-  static constexpr int kMaxTerms = 8;  // an 8-bit level has at most 8 terms (uniform, k = 1)
+  // A uniform level has one term per magnitude bit (k = 1), the most of any set.
+  static constexpr int kMaxTerms = LevelSet::kMaxUniformBits - 1;
   int8_t sign = 0;                     // -1 or +1; 0 for the weight 0
   uint8_t terms = 0;
   uint8_t shifts[kMaxTerms] = {};
@@ -62,8 +63,8 @@ struct ConvLayer {
   // codes needs it (avx2_u8_exact).
   int32_t max_input = 0;
 
-  // Decodes the level codes of `set` (one byte per code, the ConvOp layout) into both forms.
-  static ConvLayer from_codes(const ConvShape& shape, const LevelSet& set, const uint8_t* codes,
+  // Decodes the level codes of `set` (the ConvOp layout) into both forms.
+  static ConvLayer from_codes(const ConvShape& shape, const LevelSet& set, const uint16_t* codes,
                               const int32_t* multiplier, const uint8_t* shift, const int32_t* bias, bool relu);
 };
 

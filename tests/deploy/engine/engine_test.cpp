@@ -73,10 +73,10 @@ std::vector<float> evaluate(const IntegerModel& model, const float* input, int64
     std::vector<double> v;
     double& at(int ch, int y, int x) { return v[(static_cast<size_t>(ch) * h + y) * w + x]; }
   };
-  const auto integers = [](const LevelSetSpec& spec, const std::vector<uint8_t>& codes) {
+  const auto integers = [](const LevelSetSpec& spec, const std::vector<WeightCode>& codes) {
     const LevelSet set = spec.make();
     std::vector<double> w;
-    for (const uint8_t code : codes) w.push_back(static_cast<double>(decode(set, code).integer));
+    for (const WeightCode code : codes) w.push_back(static_cast<double>(decode(set, code).integer));
     return w;
   };
   const auto sat = [](double v) { return std::clamp(v, -2147483648.0, 2147483647.0); };

@@ -15,6 +15,7 @@
 #include "deploy/engine/engine.h"
 #include "deploy/engine/input_quant.h"
 #include "deploy/export/calibrate.h"
+#include "deploy/format/model_file.h"
 #include "deploy/format/validate.h"
 #include "models/network_layout.h"
 #include "models/state_dict.h"
@@ -84,9 +85,9 @@ IntegerModel stem_only(const IntegerModel& full) {
   pool.input = stem.output;
   pool.in_features = pool.out_features = stem.out_channels;
   pool.levels = {Scheme::Uniform, 8, 1, true};
-  pool.codes.assign(static_cast<size_t>(stem.out_channels * stem.out_channels), static_cast<uint8_t>(encode(u8, 0.0)));
+  pool.codes.assign(static_cast<size_t>(stem.out_channels * stem.out_channels), static_cast<WeightCode>(encode(u8, 0.0)));
   for (int c = 0; c < stem.out_channels; ++c) {
-    pool.codes[static_cast<size_t>(c * stem.out_channels + c)] = static_cast<uint8_t>(encode(u8, 1.0));
+    pool.codes[static_cast<size_t>(c * stem.out_channels + c)] = static_cast<WeightCode>(encode(u8, 1.0));
     pool.scale.push_back(std::ldexp(1.0, -m.frac_bits) / (m.height * m.width) / 127.0);  // integer 127 is 1.0
     pool.bias.push_back(0);
   }
@@ -161,6 +162,41 @@ TEST(Export, ReferenceNetworksKeepTheirTop1InIntegers) {
               << ", max |fake-quant(x) - fake-quant(x on the int16 grid)| " << (fake - net->forward(xq)).abs().max().item<double>()
               << ", max |reference| " << reference.abs().max().item<double>() << ", " << warnings.size() << " export warnings\n";
   }
+}
+
+// The reference's 8-bit layers round W / max W without a clamp: a weight below -max W is kept, on the
+// narrowest wider uniform grid that reaches it, and the codes still give the fake-quant weights.
+TEST(Export, ReferenceWeightsBeyondMaxWMoveToAWiderGrid) {
+  models::NetworkOptions options;
+  options.quant.weight_bits = options.quant.act_bits = 4;
+  options.quant.reference_compat = true;
+  options.in_channels = 1;
+  auto net = models::make_network("resnet20", options);
+  const models::NetworkLayout layout = models::network_layout(*net);
+  {
+    torch::NoGradGuard no_grad;
+    auto& w = layout.stem.conv.ptr()->weight;
+    const float max_w = w.max().item<float>();
+    w.clamp_(-max_w, max_w);
+    w[0][0][0][0] = -1.4f * max_w;  // 178 steps of max W / 127: 9 bits
+  }
+  std::vector<std::string> notes;
+  const IntegerModel model = export_model(*net, fashion_mnist_shape(), &notes);
+  ASSERT_FALSE(notes.empty());  // the fc's random weights may reach beyond -max W too
+  EXPECT_EQ(notes[0], "conv1: 1 weights reach up to 1.4016 x max W (the reference rounds without a clamp): stored as "
+                      "9-bit uniform codes on the same grid");
+  const auto& stem = std::get<ConvOp>(model.ops[0]);
+  EXPECT_EQ(stem.levels.bits, 9);
+  const LevelSet set = stem.levels.make();
+  const torch::Tensor effective = layout.stem.conv.ptr()->effective_weight().detach().reshape({-1});
+  for (size_t i = 0; i < stem.codes.size(); ++i) {
+    const double value = stem.weight_alpha[0] * decode(set, stem.codes[i]).value;
+    ASSERT_NEAR(value, effective[static_cast<int64_t>(i)].item<double>(), 1e-6 * stem.weight_alpha[0]) << i;
+  }
+  EXPECT_EQ(decode(set, stem.codes[0]).integer, -178);
+  // Through the file and the engine, as any other model.
+  const IntegerModel loaded = deserialize(serialize(model), "the exported model");
+  EXPECT_EQ(std::get<ConvOp>(loaded.ops[0]).codes, stem.codes);
 }
 
 TEST(Export, RefusesWhatHasNoIntegerForm) {

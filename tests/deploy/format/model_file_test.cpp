@@ -304,7 +304,7 @@ TEST(ModelFile, BadOps) {
   EXPECT_CONTAINS(load_error(patched(kHeaderSize, ~uint32_t{0})), "while reading metadata");
   EXPECT_CONTAINS(load_error(patched(relu, uint8_t{2})), "model.apot: op 0 (conv): relu = 2, expected 0 or 1");
   EXPECT_CONTAINS(load_error(patched(levels, uint8_t{3})), "op 0 (conv): levels.scheme = 3, expected 0 (uniform)");
-  EXPECT_CONTAINS(load_error(patched(levels + 1, uint8_t{9})), "op 0 (conv): levels.bits = 9, expected 2..8");
+  EXPECT_CONTAINS(load_error(patched(levels + 1, uint8_t{17})), "op 0 (conv): levels.bits = 17, expected 2..16");
   EXPECT_CONTAINS(load_error(patched(levels + 3, uint8_t{7})), "levels.signed = 7, expected 0 or 1");
   // Parsed, then refused by validate() with its own message.
   EXPECT_CONTAINS(load_error(patched(kernel, int32_t{2})),

@@ -115,6 +115,7 @@ std::vector<BadModel> bad_models() {
       {"conv weight_alpha nan", [nan](IntegerModel& m) { op<ConvOp>(m, 5).weight_alpha[3] = nan; }, {"weight_alpha[3] = nan"}},
       {"conv bits 9", [](IntegerModel& m) { op<ConvOp>(m, 2).levels.bits = 9; }, {"op 2 (conv 'layer1.0.conv1'): levels.bits = 9, expected 2..8"}},
       {"conv bits 1", [](IntegerModel& m) { op<ConvOp>(m, 2).levels.bits = 1; }, {"levels.bits = 1"}},
+      {"uniform bits 17", [](IntegerModel& m) { op<ConvOp>(m, 0).levels.bits = 17; }, {"levels.bits = 17, expected 2..16"}},
       {"conv k 9", [](IntegerModel& m) { op<ConvOp>(m, 2).levels.k = 9; }, {"levels.k = 9, expected 0..8"}},
       {"conv k too large for the bits", [](IntegerModel& m) { op<ConvOp>(m, 2).levels.k = 5; }, {"levels: base bit-width k = 5 is impossible"}},
       {"conv lloyd", [](IntegerModel& m) { op<ConvOp>(m, 2).levels.scheme = Scheme::Lloyd; }, {"Lloyd levels have no integer form"}},
@@ -193,13 +194,13 @@ TEST(Validate, BoundsTheInt32Accumulation) {
   const LevelSetSpec w8{Scheme::Uniform, 8, 1, true};
   IntegerModel model = one_conv(64, 4, 1, 3, 1, w8);
   auto& conv = std::get<ConvOp>(model.ops[0]);
-  std::fill(conv.codes.begin(), conv.codes.end(), uint8_t{127});
+  std::fill(conv.codes.begin(), conv.codes.end(), WeightCode{127});
   EXPECT_NE(validation_error(model).find("op 0 (conv 'conv'): the int32 accumulator can overflow: 576 terms x max|x| "
                                          "32767 x max|w| 127"),
             std::string::npos)
       << validation_error(model);
   // The bound uses the weights present: smaller ones pass.
-  std::fill(conv.codes.begin(), conv.codes.end(), uint8_t{100});
+  std::fill(conv.codes.begin(), conv.codes.end(), WeightCode{100});
   EXPECT_EQ(validation_error(model), "");
 }
 
@@ -208,7 +209,7 @@ TEST(Validate, BoundsTheFinalInt64Accumulation) {
   const LevelSetSpec w8{Scheme::Uniform, 8, 1, true};
   IntegerModel model = one_conv(1, 8192, 1, 1, 0, w8);
   auto& fc = std::get<AvgPoolLinearOp>(model.ops[1]);
-  std::fill(fc.codes.begin(), fc.codes.end(), uint8_t{127});
+  std::fill(fc.codes.begin(), fc.codes.end(), WeightCode{127});
   EXPECT_NE(validation_error(model).find("op 1 (avg_pool_linear 'fc'): the int64 accumulator can overflow"), std::string::npos)
       << validation_error(model);
 }

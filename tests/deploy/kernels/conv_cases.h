@@ -70,8 +70,8 @@ inline ConvFixture make_fixture(const ConvCase& c, uint32_t seed, int32_t max_co
   f.shape = ConvShape::make(in, c.out_channels, c.kernel, c.stride, c.padding);
 
   const LevelSet set = c.weights.make();
-  std::vector<uint8_t> codes(static_cast<size_t>(c.out_channels) * c.in_channels * c.kernel * c.kernel);
-  for (uint8_t& code : codes) code = static_cast<uint8_t>(set.levels()[rng() % set.levels().size()].code);
+  std::vector<uint16_t> codes(static_cast<size_t>(c.out_channels) * c.in_channels * c.kernel * c.kernel);
+  for (uint16_t& code : codes) code = static_cast<uint16_t>(set.levels()[rng() % set.levels().size()].code);
   const int64_t max_w = set.levels().back().integer;
   const int64_t terms = int64_t{c.in_channels} * c.kernel * c.kernel;
   const int64_t bound = ((int64_t{1} << 31) - 1) / (terms * max_w);
@@ -345,7 +345,7 @@ inline ConvFixture bound_fixture(CodeType type, int weight_sign, int code_sign, 
   ConvFixture f = make_fixture(c, 7);
   const LevelSet set = c.weights.make();
   const Level& w = weight_sign < 0 ? set.levels().front() : set.levels().back();
-  const std::vector<uint8_t> codes(f.layer.weights.size(), static_cast<uint8_t>(w.code));
+  const std::vector<uint16_t> codes(f.layer.weights.size(), static_cast<uint16_t>(w.code));
   f.layer = ConvLayer::from_codes(f.shape, set, codes.data(), f.layer.multiplier.data(), f.layer.shift.data(),
                                   f.layer.bias.data(), relu);
   const int32_t x = type == CodeType::U8 ? u8_code : 32767 * code_sign;

@@ -53,7 +53,7 @@ TEST(ConvShiftAdd, ZeroWeightsCostNothing) {
   ConvCase c;
   ConvFixture f = make_fixture(c, 5);
   const LevelSet set = c.weights.make();
-  const std::vector<uint8_t> zeros(f.layer.weights.size(), static_cast<uint8_t>(find_level(set, 0.0).code));
+  const std::vector<uint16_t> zeros(f.layer.weights.size(), static_cast<uint16_t>(find_level(set, 0.0).code));
   f.layer = ConvLayer::from_codes(f.shape, set, zeros.data(), f.layer.multiplier.data(), f.layer.shift.data(),
                                   f.layer.bias.data(), false);
   ShiftAddCounts counts;
