@@ -41,7 +41,7 @@ torch::Tensor to_torch(const tf::TorchFile& file, const tf::Tensor& t, const std
   }
   torch::Tensor out = torch::empty(t.sizes, torch::TensorOptions().dtype(scalar_type(traits.dtype)));
   const std::string bytes = file.contiguous_bytes(t);
-  std::memcpy(out.data_ptr(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(out.data_ptr(), bytes.data(), bytes.size());  // an empty tensor has no data
   if (traits.floating && traits.dtype != tf::DType::Float32) {
     ++(*converted)[traits.name];
     out = out.to(torch::kFloat);

@@ -58,7 +58,9 @@ TEST(CpuFeatures, InstructionSetsAreOrdered) {
   // Each includes the ones before it.
   for (const Isa isa : isas) {
     for (const Isa below : kIsas) {
-      if (below < isa) EXPECT_TRUE(cpu_supports(below)) << to_string(below);
+      if (below < isa) {
+        EXPECT_TRUE(cpu_supports(below)) << to_string(below);
+      }
     }
   }
   // core/'s float kernels, written for scalar and AVX2, run their AVX2 form above it.
