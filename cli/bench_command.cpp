@@ -1,5 +1,5 @@
-// `apot bench train-step`: training steps of several precisions timed side by side in one process,
-// printed as ratios to full precision (a machine's noise affects them alike).
+// `apot bench train-step`: training steps of several architectures and precisions timed side by side in
+// one process, printed as ratios to the first (a machine's noise affects them alike).
 // `apot bench engine`: images/s of the integer engine against LibTorch's fp32 eval of the same
 // architecture, interleaved in one process so that the machine's noise affects both alike.
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
@@ -18,11 +19,18 @@ namespace apot::cli {
 
 namespace {
 
-std::vector<int> parse_int_list(const std::string& text, const char* flag) {
-  std::vector<int> values;
+std::vector<std::string> parse_list(const std::string& text, const char* flag) {
+  std::vector<std::string> items;
   std::stringstream in(text);
   std::string item;
-  while (std::getline(in, item, ',')) {
+  while (std::getline(in, item, ',')) items.push_back(item);
+  if (items.empty()) throw std::invalid_argument(fmt::format("{} is empty", flag));
+  return items;
+}
+
+std::vector<int> parse_int_list(const std::string& text, const char* flag) {
+  std::vector<int> values;
+  for (const std::string& item : parse_list(text, flag)) {
     try {
       size_t used = 0;
       values.push_back(std::stoi(item, &used));
@@ -31,7 +39,6 @@ std::vector<int> parse_int_list(const std::string& text, const char* flag) {
       throw std::invalid_argument(fmt::format("{}: '{}' is not a comma-separated list of integers", flag, text));
     }
   }
-  if (values.empty()) throw std::invalid_argument(fmt::format("{} is empty", flag));
   return values;
 }
 
@@ -121,14 +128,16 @@ void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "benchmarks that print ratios measured side by side");
   bench->require_subcommand(1);
   add_bench_engine(*bench);
-  auto* c = bench->add_subcommand("train-step", "seconds per training step (forward, backward, SGD) for each --bits");
+  auto* c = bench->add_subcommand("train-step", "seconds per training step (forward, backward, SGD) for each --arch "
+                                                "(here a comma-separated list) and --bits");
   auto model = std::make_shared<ModelFlags>();
   auto bits = std::make_shared<std::string>("32,4,2");
   auto batch = std::make_shared<int64_t>(128);
   auto reps = std::make_shared<int>(5);
   auto input = std::make_shared<std::string>("3x32x32");
   model->add_to(*c, /*with_bits=*/false);
-  c->add_option("--bits", *bits, "comma-separated bit-widths, 32 = full precision (the ratios' base)")->capture_default_str();
+  c->add_option("--bits", *bits, "comma-separated bit-widths, 32 = full precision (the first --arch at the first "
+                                 "bit-width is the ratios' base)")->capture_default_str();
   c->add_option("--batch-size", *batch)->capture_default_str();
   add_reps_flag(*c, *reps);
   deprecated_alias(*c, "--steps", "--reps");
@@ -137,12 +146,13 @@ void add_bench_command(CLI::App& app) {
   c->callback([=] {
     set_threads(model->threads);
     const std::vector<int> widths = parse_int_list(*bits, "--bits");
+    const std::vector<std::string> archs = parse_list(model->arch, "--arch");
     const InputShape shape = bench_input_shape(*input);
     if (*batch < 1) throw std::invalid_argument("--batch-size must be >= 1");
     torch::manual_seed(0);
     const torch::Tensor x = torch::randn({*batch, shape.channels, shape.h, shape.w});
     const torch::Tensor y = torch::randint(10, {*batch}, torch::kLong);
-    fmt::print("{} train step, batch {}, input {}, {} threads, {} timed steps each\n", model->arch, *batch, *input,
+    fmt::print("{} train step, batch {}, input {}, {} threads, {} timed steps each\n", fmt::join(archs, ", "), *batch, *input,
                at::get_num_threads(), *reps);
     // All configurations are built first and their steps interleaved, round after round, so that a
     // machine's drift and noise reach every one alike; each reports its median step.
@@ -153,17 +163,19 @@ void add_bench_command(CLI::App& app) {
       std::vector<double> seconds;
     };
     std::vector<Config> configs;
-    for (int b : widths) {
-      models::NetworkOptions options;
-      options.in_channels = shape.channels;
-      options.quant = model->quant_config(b, b);
-      Config config;
-      config.name = b == 32 ? "fp32" : fmt::format("{}{}", model->scheme, b);
-      config.net = models::make_network(model->arch, options);
-      config.net->train();
-      config.sgd = std::make_unique<torch::optim::SGD>(config.net->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
-      fmt::print("{:>8}: {}\n", config.name, options.quant.describe());
-      configs.push_back(std::move(config));
+    for (const std::string& arch : archs) {
+      for (int b : widths) {
+        models::NetworkOptions options;
+        options.in_channels = shape.channels;
+        options.quant = model->quant_config(b, b);
+        Config config;
+        config.name = (archs.size() > 1 ? arch + " " : "") + (b == 32 ? "fp32" : fmt::format("{}{}", model->scheme, b));
+        config.net = models::make_network(arch, options);
+        config.net->train();
+        config.sgd = std::make_unique<torch::optim::SGD>(config.net->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+        fmt::print("{:>8}: {}\n", config.name, options.quant.describe());
+        configs.push_back(std::move(config));
+      }
     }
     auto step = [&](Config& config) {
       return seconds_of([&] {
@@ -182,11 +194,9 @@ void add_bench_command(CLI::App& app) {
       results.emplace_back(config.name, m);
       fmt::print("{:>8}: {:.3f} s/step (median of {})\n", config.name, m, config.seconds.size());
     }
-    for (const auto& [name, seconds] : results) {
-      if (name == "fp32") continue;
-      for (const auto& [base, base_seconds] : results) {
-        if (base == "fp32") fmt::print("{}/fp32: {:.2f}\n", name, seconds / base_seconds);
-      }
+    const auto& [base, base_seconds] = results.front();
+    for (size_t i = 1; i < results.size(); ++i) {
+      fmt::print("{}/{}: {:.2f}\n", results[i].first, base, results[i].second / base_seconds);
     }
   });
 }

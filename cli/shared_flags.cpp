@@ -53,7 +53,7 @@ std::string upper(std::string text) {
 }  // namespace
 
 CLI::Option* add_arch_flag(CLI::App& c, std::string& arch) {
-  return c.add_option("--arch", arch, "resnet20|32|44|56|110 (CIFAR layout), resnet18|34|50 (torchvision layout)")
+  return c.add_option("--arch", arch, "resnet20|32|44|56|110 (CIFAR layout), resnet18|34|50 (torchvision layout), adder-resnet20|32|56 (AdderNet)")
       ->capture_default_str();
 }
 

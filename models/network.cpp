@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "models/adder_resnet.h"
 #include "models/resnet.h"
 
 namespace apot::models {
@@ -70,8 +71,34 @@ std::vector<std::string> Network::fit_thresholds(const torch::Tensor& batch) {
   return fitted;
 }
 
+namespace {
+
+// Every architecture make_network builds, in the order the help lists them.
+struct Architecture {
+  const char* name;
+  std::shared_ptr<Network> (*make)(const std::string& arch, const NetworkOptions& options);
+};
+
+const Architecture kArchitectures[] = {
+    {"resnet20", [](const std::string& a, const NetworkOptions& o) { return make_cifar_resnet(a, 20, o); }},
+    {"resnet32", [](const std::string& a, const NetworkOptions& o) { return make_cifar_resnet(a, 32, o); }},
+    {"resnet44", [](const std::string& a, const NetworkOptions& o) { return make_cifar_resnet(a, 44, o); }},
+    {"resnet56", [](const std::string& a, const NetworkOptions& o) { return make_cifar_resnet(a, 56, o); }},
+    {"resnet110", [](const std::string& a, const NetworkOptions& o) { return make_cifar_resnet(a, 110, o); }},
+    {"resnet18", [](const std::string& a, const NetworkOptions& o) { return make_imagenet_resnet(a, {2, 2, 2, 2}, false, o); }},
+    {"resnet34", [](const std::string& a, const NetworkOptions& o) { return make_imagenet_resnet(a, {3, 4, 6, 3}, false, o); }},
+    {"resnet50", [](const std::string& a, const NetworkOptions& o) { return make_imagenet_resnet(a, {3, 4, 6, 3}, true, o); }},
+    {"adder-resnet20", [](const std::string& a, const NetworkOptions& o) { return make_adder_resnet(a, 20, o); }},
+    {"adder-resnet32", [](const std::string& a, const NetworkOptions& o) { return make_adder_resnet(a, 32, o); }},
+    {"adder-resnet56", [](const std::string& a, const NetworkOptions& o) { return make_adder_resnet(a, 56, o); }},
+};
+
+}  // namespace
+
 std::vector<std::string> known_architectures() {
-  return {"resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "resnet18", "resnet34", "resnet50"};
+  std::vector<std::string> names;
+  for (const Architecture& a : kArchitectures) names.emplace_back(a.name);
+  return names;
 }
 
 std::shared_ptr<Network> make_network(const std::string& arch, const NetworkOptions& options) {
@@ -80,12 +107,9 @@ std::shared_ptr<Network> make_network(const std::string& arch, const NetworkOpti
     throw std::invalid_argument(fmt::format("network needs >= 1 input channel and class, got {} and {}",
                                             options.in_channels, options.num_classes));
   }
-  for (int depth : {20, 32, 44, 56, 110}) {
-    if (arch == fmt::format("resnet{}", depth)) return make_cifar_resnet(arch, depth, options);
+  for (const Architecture& a : kArchitectures) {
+    if (arch == a.name) return a.make(arch, options);
   }
-  if (arch == "resnet18") return make_imagenet_resnet(arch, {2, 2, 2, 2}, false, options);
-  if (arch == "resnet34") return make_imagenet_resnet(arch, {3, 4, 6, 3}, false, options);
-  if (arch == "resnet50") return make_imagenet_resnet(arch, {3, 4, 6, 3}, true, options);
   throw std::invalid_argument(fmt::format("unknown architecture '{}': expected one of {}", arch,
                                           fmt::join(known_architectures(), ", ")));
 }

@@ -45,8 +45,9 @@ class Network : public torch::nn::Module {
   NetworkOptions options_;
 };
 
-// "resnet20", "resnet32", "resnet44", "resnet56", "resnet110" (CIFAR, the reference's layout) and
-// "resnet18", "resnet34", "resnet50" (torchvision's layout). Throws std::invalid_argument listing them.
+// "resnet20", "resnet32", "resnet44", "resnet56", "resnet110" (CIFAR, the reference's layout),
+// "resnet18", "resnet34", "resnet50" (torchvision's layout) and "adder-resnet20", "adder-resnet32",
+// "adder-resnet56" (AdderNet's CIFAR layout, models/adder_resnet.h). Throws std::invalid_argument listing them.
 std::shared_ptr<Network> make_network(const std::string& arch, const NetworkOptions& options);
 std::vector<std::string> known_architectures();
 

@@ -141,7 +141,10 @@ class ResNet : public Network {
 
 NetworkLayout network_layout(Network& net) {
   const auto* resnet = dynamic_cast<const ResNet*>(&net);
-  if (!resnet) throw std::invalid_argument("network_layout: '" + net.arch() + "' is not a network make_network built");
+  if (!resnet) {
+    throw std::invalid_argument("'" + net.arch() + "' has no layout of quantised convolutions: the integer engine runs the "
+                                "quantised ResNets");
+  }
   return resnet->layout();
 }
 

@@ -7,7 +7,7 @@
 // CPU reports them.
 #include "deploy/kernels/acc_quantize/acc_quantize.h"
 #include "deploy/kernels/acc_quantize/acc_quantize_dispatch.h"
-#include "deploy/kernels/avx512_intrinsics.h"
+#include "core/avx512_intrinsics.h"
 #include "deploy/kernels/kernel_table.h"
 
 namespace apot::deploy {

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "deploy/kernels/act_quantize/act_quantize.h"
-#include "deploy/kernels/avx512_intrinsics.h"
+#include "core/avx512_intrinsics.h"
 #include "deploy/kernels/kernel_table.h"
 
 namespace apot::deploy {

@@ -4,7 +4,7 @@
 // Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni; only called when the CPU reports them.
 #include <cstring>
 
-#include "deploy/kernels/avx512_intrinsics.h"
+#include "core/avx512_intrinsics.h"
 #include "deploy/kernels/conv/conv_blocked_tiles.h"
 #include "deploy/kernels/kernel_table.h"
 

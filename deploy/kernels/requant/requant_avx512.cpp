@@ -3,7 +3,7 @@
 // rounded, shifted, biased and clamped in its 64-bit lanes, and the odd results are blended back into
 // the high halves. Channels are the outer loop so a block's parameters are loaded once for all its rows.
 // Compiled with the AVX-512 flags (F, BW, VL, VNNI) and only called when the CPU reports them.
-#include "deploy/kernels/avx512_intrinsics.h"
+#include "core/avx512_intrinsics.h"
 #include "deploy/kernels/kernel_table.h"
 #include "deploy/kernels/requant/requant.h"
 
