@@ -1,8 +1,8 @@
 // The adder layer's loops (core/adder.h), written once over a vector type V and instantiated per
 // instruction set by adder.cpp (scalar), adder_avx2.cpp and adder_avx512.cpp. A lane is one output
-// position (forward, input gradient) or one tap (weight gradient), and every lane sums its terms in the
-// scalar order, so all widths give the same bits; positions or taps left over after the last whole vector
-// run the same loops one lane wide. Everything here has internal linkage: each instruction set's file
+// position (forward, input gradient) or one output channel (weight gradient), and every lane sums its
+// terms in the scalar order, so all widths give the same bits; positions or channels left over after the
+// last whole vector run the same loops one lane wide. Everything here has internal linkage: each instruction set's file
 // gets its own copy, compiled for it alone.
 #pragma once
 

@@ -2,7 +2,8 @@
 // trained by AdderNet's rules: the weights' full-precision gradient X - W (Eq. 5), the input's
 // HardTanh-clipped W - X (Eq. 6), and the weight gradient rescaled to eta sqrt(k) / ||grad||_2 per layer
 // (Eq. 12-13), applied inside backward as the official code does. The kernels run on raw pointers,
-// split over images (or output channels) between LibTorch's threads, without the official layer's
+// split over images between LibTorch's threads (the backward pass in chunks of a fixed size, so the
+// weight gradient has the same bits at every thread count), without the official layer's
 // out_channels x K x positions temporaries.
 #pragma once
 
