@@ -36,6 +36,8 @@ const AdderKernels& kernels(Isa isa) {
   return adder_detail::kAdderScalar;
 }
 
+int64_t image_elements(const AdderShape& s) { return s.in_channels * s.height * s.width; }
+
 // Calls f(at, image_row, shift, lo, hi) for every tap k = (c * kernel + i) * kernel + j and output row
 // oy, in that order: `at` is where that tap's row for that output row starts in the matrix (im2col, row
 // stride ld), `image_row` the input row it reads (nullptr where that is padding), and its outputs
@@ -82,7 +84,7 @@ void patches(const AdderShape& s, const float* image, int64_t ld, float* matrix)
 // The inverse on gradients: each patch element added back to the input element it read, tap by tap, row
 // by row (a fixed order), padding dropped. `image` is overwritten.
 void add_patches(const AdderShape& s, const float* matrix, int64_t ld, float* image) {
-  std::fill(image, image + s.in_channels * s.height * s.width, 0.0f);
+  std::fill(image, image + image_elements(s), 0.0f);
   const int64_t stride = s.stride;
   for_each_tap_row(s, image, ld, [&](int64_t at, float* out, int64_t shift, int64_t lo, int64_t hi) {
     if (out == nullptr) return;
@@ -93,8 +95,6 @@ void add_patches(const AdderShape& s, const float* matrix, int64_t ld, float* im
     }
   });
 }
-
-int64_t image_elements(const AdderShape& s) { return s.in_channels * s.height * s.width; }
 
 void check_range(const char* what, int64_t begin, int64_t end, int64_t size) {
   if (begin < 0 || begin > end || end > size) {
