@@ -22,5 +22,6 @@ void add_export_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_verify_command(CLI::App& app);
 void add_study_command(CLI::App& app);
+void add_ptq_command(CLI::App& app);
 
 }  // namespace apot::cli

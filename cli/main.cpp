@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   apot::cli::add_eval_command(app);
   apot::cli::add_predict_command(app);
   apot::cli::add_bench_command(app);
+  apot::cli::add_ptq_command(app);
   apot::cli::add_export_command(app);
   apot::cli::add_run_command(app);
   apot::cli::add_verify_command(app);

@@ -16,14 +16,18 @@ using qat::Adder2dOptions;
 
 class AdderBlockImpl : public torch::nn::Module {
  public:
-  AdderBlockImpl(int64_t in_channels, int64_t planes, int64_t stride) {
-    conv1_ = register_module("conv1", Adder2d(Adder2dOptions{in_channels, planes, 3, stride, 1}));
+  AdderBlockImpl(int64_t in_channels, int64_t planes, int64_t stride, int bits) {
+    const auto adder = [bits](int64_t in, int64_t out, int64_t kernel, int64_t s, int64_t padding) {
+      Adder2dOptions o{in, out, kernel, s, padding};
+      o.bits = bits;
+      return Adder2d(o);
+    };
+    conv1_ = register_module("conv1", adder(in_channels, planes, 3, stride, 1));
     bn1_ = register_module("bn1", SyncBatchNorm2d(planes));
-    conv2_ = register_module("conv2", Adder2d(Adder2dOptions{planes, planes, 3, 1, 1}));
+    conv2_ = register_module("conv2", adder(planes, planes, 3, 1, 1));
     bn2_ = register_module("bn2", SyncBatchNorm2d(planes));
     if (stride != 1 || in_channels != planes) {
-      downsample_ = register_module(
-          "downsample", torch::nn::Sequential(Adder2d(Adder2dOptions{in_channels, planes, 1, stride, 0}), SyncBatchNorm2d(planes)));
+      downsample_ = register_module("downsample", torch::nn::Sequential(adder(in_channels, planes, 1, stride, 0), SyncBatchNorm2d(planes)));
     }
   }
 
@@ -43,9 +47,10 @@ TORCH_MODULE(AdderBlock);
 class AdderResNet : public Network {
  public:
   AdderResNet(const std::string& arch, int depth, const NetworkOptions& options) : Network(arch, options) {
-    if (options.quant.quantizes_weights() || options.quant.act_bits != 32) {
-      throw std::invalid_argument(fmt::format("{} trains at full precision: give --bits 32 (adder networks are "
-                                              "quantised after training)", arch));
+    const int bits = options.quant.weight_bits;
+    if (bits != options.quant.act_bits || (bits != 32 && (bits < 2 || bits > kMaxAdderBits))) {
+      throw std::invalid_argument(fmt::format("{}: weights and activations share their bits (2..{} or 32), got {} and {}", arch,
+                                              kMaxAdderBits, bits, options.quant.act_bits));
     }
     conv1_ = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_channels, 16, 3).padding(1).bias(false)));
     bn1_ = register_module("bn1", SyncBatchNorm2d(16));
@@ -55,7 +60,7 @@ class AdderResNet : public Network {
     for (size_t s = 0; s < 3; ++s) {
       torch::nn::Sequential stage;
       for (int64_t b = 0; b < n; ++b) {
-        stage->push_back(AdderBlock(channels, widths[s], b == 0 ? strides[s] : 1));
+        stage->push_back(AdderBlock(channels, widths[s], b == 0 ? strides[s] : 1, bits));
         channels = widths[s];
       }
       stages_.push_back(register_module("layer" + std::to_string(s + 1), stage));

@@ -3,7 +3,9 @@
 // 3x3 layers are adder layers (qat/adder2d.h), each followed by BN, with a 1x1 adder + BN shortcut where the
 // shape changes; global average pooling; a 1x1 conv classifier without bias, then BN over the logits.
 // State_dict names as the official code's (conv1, bn1, layerS.B.conv1.adder, ..., fc.weight, bn2).
-// Full precision: their quantisation is post-training. Internal to models/: use make_network().
+// Trained at full precision; with --bits B (weights and activations alike) every adder layer is
+// post-training quantised to B bits (train/adder_ptq.h), the first conv and the classifier stay in float
+// as in the official code. Internal to models/: use make_network().
 #pragma once
 
 #include "models/network.h"

@@ -16,7 +16,7 @@ bool ends_with(const std::string& name, std::string_view suffix) {
 }
 
 bool is_quantizer_state(const std::string& name) {
-  for (const char* suffix : {"act_alpha", "wgt_alpha", "lloyd_levels"}) {
+  for (const char* suffix : {"act_alpha", "wgt_alpha", "lloyd_levels", "act_range", "bias_list", "kernel_group", "group_scale"}) {
     if (ends_with(name, suffix)) return true;
   }
   return false;

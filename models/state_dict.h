@@ -15,7 +15,8 @@ StateDict state_dict_of(const torch::nn::Module& module);
 
 enum class MissingEntries {
   Error,                   // strict, like PyTorch's load_state_dict
-  AllowQuantizerState,     // progressive initialisation: thresholds and Lloyd levels may be absent
+  AllowQuantizerState,     // progressive initialisation and post-training quantisation: thresholds, Lloyd
+                           // levels and adder quantisation state may be absent
 };
 
 // Prints a torch file reader's notes (what it chose, ignored or converted) on stderr, one line each.

@@ -19,6 +19,8 @@
 #include "models/state_dict.h"
 #include "models/sync_batch_norm.h"
 #include "models/torch_io.h"
+#include "qat/adder2d.h"
+#include "train/batch.h"
 #include "train/gradient_averager.h"
 #include "train/process_group.h"
 #include "train/progress.h"
@@ -54,20 +56,6 @@ data::ImageSet load_split(const TrainOptions& o, bool train) {
   data::ImageSet set = data::load_dataset(o.dataset, o.data_dir, train);
   const size_t limit = train ? o.train_limit : o.test_limit;
   return limit ? data::subset(set, 0, limit) : set;
-}
-
-// One batch as tensors, filled by the data layer.
-struct Batch {
-  torch::Tensor images, labels;
-};
-
-Batch make_batch(const data::ImageSet& set, const std::vector<size_t>& indices, size_t begin, size_t count,
-                 const data::Normalization& norm, const data::AugmentOptions& augment, uint64_t augment_seed) {
-  Batch b{torch::empty({static_cast<int64_t>(count), set.channels, set.height, set.width}),
-          torch::empty({static_cast<int64_t>(count)}, torch::kLong)};
-  data::fill_batch(set, indices, begin, count, norm, augment, augment_seed, b.images.data_ptr<float>(),
-                   b.labels.data_ptr<int64_t>());
-  return b;
 }
 
 void check_shapes(const models::Network& net, const data::ImageSet& set, const std::string& dataset) {
@@ -310,6 +298,12 @@ TrainResult train(models::Network& net, const TrainOptions& o, const std::functi
     if (writer) log(line);
   };
   if (o.epochs < 1 || o.batch_size < 1) throw std::invalid_argument("--epochs and --batch-size must be >= 1");
+  for (const auto& m : net.modules(/*include_self=*/false)) {
+    if (auto adder = std::dynamic_pointer_cast<qat::Adder2dImpl>(m); adder && adder->quantized()) {
+      throw std::invalid_argument(fmt::format("{} at {} bits is quantised after training: train it with --bits 32, then run apot ptq",
+                                              net.arch(), adder->options().bits));
+    }
+  }
   for (int m : o.lr_milestones) {
     if (m < 1 || m >= o.epochs) throw std::invalid_argument(fmt::format("lr milestone {} is outside 1..{}", m, o.epochs - 1));
   }

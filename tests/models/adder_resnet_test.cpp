@@ -57,14 +57,26 @@ TEST(AdderResNet, AFewStepsFitABatch) {
   EXPECT_EQ(net->forward(x).sizes(), (std::vector<int64_t>{16, 10}));
 }
 
-TEST(AdderResNet, RefusesQuantisedTrainingAndExport) {
+TEST(AdderResNet, QuantisedAdderLayersAtTheNetworksBitsAndNoExportYet) {
   NetworkOptions four_bit;
   four_bit.quant.weight_bits = four_bit.quant.act_bits = 4;
+  auto quantised = make_network("adder-resnet32", four_bit);
+  int adders = 0;
+  for (const auto& m : quantised->modules(false)) {
+    if (auto adder = std::dynamic_pointer_cast<qat::Adder2dImpl>(m)) {
+      EXPECT_EQ(adder->options().bits, 4);
+      ++adders;
+    }
+  }
+  EXPECT_EQ(adders, 32);  // 30 3x3 layers, 2 shortcuts
+  EXPECT_TRUE(std::dynamic_pointer_cast<torch::nn::Conv2dImpl>(quantised->named_modules()["conv1"]));  // stays in float
+  NetworkOptions mixed = four_bit;
+  mixed.quant.act_bits = 8;
   try {
-    make_network("adder-resnet32", four_bit);
+    make_network("adder-resnet32", mixed);
     FAIL() << "expected std::invalid_argument";
   } catch (const std::invalid_argument& e) {
-    EXPECT_STREQ(e.what(), "adder-resnet32 trains at full precision: give --bits 32 (adder networks are quantised after training)");
+    EXPECT_STREQ(e.what(), "adder-resnet32: weights and activations share their bits (2..15 or 32), got 4 and 8");
   }
   auto net = make_network("adder-resnet56", full_precision());
   EXPECT_THROW(network_layout(*net), std::invalid_argument);

@@ -3,6 +3,7 @@
 // the bias, the same bits at every thread count, and bad inputs.
 #include "qat/adder2d.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -110,6 +111,97 @@ TEST(Adder2d, BadInputsAreNamed) {
   EXPECT_EQ(message(torch::randn({3, 8, 8})), "adder: expected N x 3 x H x W input, got 3 dimensions");
   EXPECT_EQ(message(torch::randn({2, 3, 8, 8}, torch::kDouble)), "adder: expected a float32 CPU tensor, got Double on cpu");
   EXPECT_THROW(Adder2d(Adder2dOptions{3, 4, 0}), std::invalid_argument);
+}
+
+Adder2d quantised_layer(int bits, int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
+  Adder2dOptions o{in, out, kernel, stride, padding};
+  o.bits = bits;
+  return Adder2d(o);
+}
+
+// The quantised layer against its definition, in double: per output channel t of group g with scale s,
+// y = -(s / (2^b - 1)) sum |a - 2 q| + bias_t, a and 2 q the codes of the (padded) input and the weights.
+TEST(Adder2d, QuantisedForwardIsTheIntegerSumTimesTheGroupStep) {
+  for (int bits : {4, 8}) {
+    SCOPED_TRACE(bits);
+    torch::manual_seed(8);
+    Adder2d layer = quantised_layer(bits, 5, 6, 3, 2, 1);
+    const torch::Tensor x = torch::rand({3, 5, 7, 7}) * 2;  // inside the input range
+    {
+      torch::NoGradGuard no_grad;
+      layer->adder.mul_(2);
+    }
+    const torch::Tensor w = layer->adder.detach().contiguous();
+    const AdderLayerQuant q = plan_adder_quant(w.data_ptr<float>(), 6, 45, 2.0f, bits, AdderPtqMethod::Redistribution, 3, 1);
+    ASSERT_EQ(q.groups(), 3);
+    layer->set_quantization(q);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor y = layer->forward(x);
+    const torch::Tensor padded = F::pad(x, F::PadFuncOptions({1, 1, 1, 1}));
+    ASSERT_EQ(y.sizes(), (std::vector<int64_t>{3, 6, 4, 4}));
+    double worst = 0;
+    for (int64_t t = 0; t < 6; ++t) {
+      const float s = q.group_scale[static_cast<size_t>(q.group[static_cast<size_t>(t)])];
+      for (int64_t n = 0; n < 3; ++n) {
+        for (int64_t i = 0; i < 4; ++i) {
+          for (int64_t j = 0; j < 4; ++j) {
+            int64_t sum = 0;
+            for (int64_t c = 0; c < 5; ++c) {
+              for (int64_t u = 0; u < 3; ++u) {
+                for (int64_t v = 0; v < 3; ++v) {
+                  const int32_t a = adder_act_code(padded[n][c][2 * i + u][2 * j + v].item<float>(), s, bits);
+                  sum += std::abs(a - adder_weight_code(w[t][c][u][v].item<float>(), s, bits));
+                }
+              }
+            }
+            const double expected = -static_cast<double>(s) / q.levels() * static_cast<double>(sum) + q.bias[static_cast<size_t>(t)];
+            worst = std::max(worst, std::abs(y[n][t][i][j].item<double>() - expected) / std::max(1.0, std::abs(expected)));
+          }
+        }
+      }
+    }
+    EXPECT_LT(worst, 1e-6);
+    // And it approximates the float layer: the clamp is lossless, the rest is rounding of the grid.
+    layer->observe_inputs(1.0);
+    const torch::Tensor full = layer->forward(x);
+    EXPECT_EQ(layer->stop_observing(), x.abs().max().item<float>());
+    const double error = ((y - full).abs().mean() / full.abs().mean()).item<double>();
+    EXPECT_LT(error, bits == 8 ? 0.01 : 0.15) << "relative error of the quantised output";
+  }
+}
+
+TEST(Adder2d, QuantisationRoundTripsThroughItsBuffers) {
+  Adder2d layer = quantised_layer(6, 2, 4, 1, 1, 0);
+  EXPECT_EQ(layer->named_buffers().keys(), (std::vector<std::string>{"act_range", "bias_list", "kernel_group", "group_scale"}));
+  AdderLayerQuant q;
+  q.bits = 6;
+  q.input_range = 1.5f;
+  q.group = {1, 0, 1, 0};
+  q.group_scale = {0.5f, 1.5f};
+  q.bias = {-1, 0, -2, 0};
+  layer->set_quantization(q);
+  const AdderLayerQuant back = layer->quantization();
+  EXPECT_EQ(back.group, q.group);
+  EXPECT_EQ(back.group_scale, q.group_scale);
+  EXPECT_EQ(back.bias, q.bias);
+  EXPECT_EQ(back.input_range, q.input_range);
+  q.bits = 5;
+  EXPECT_THROW(layer->set_quantization(q), std::invalid_argument);
+  EXPECT_THROW(quantised_layer(1, 2, 4, 1, 1, 0), std::invalid_argument);
+  EXPECT_THROW(Adder2d(Adder2dOptions{2, 4, 1})->quantization(), std::invalid_argument);
+  // Two scales in one group: a file edited by hand, or another tool's.
+  layer->group_scale[0] = 3.0f;
+  EXPECT_THROW(layer->quantization(), std::invalid_argument);
+}
+
+TEST(Adder2d, AQuantisedLayerRefusesToTrain) {
+  Adder2d layer = quantised_layer(4, 2, 4, 3, 1, 1);
+  try {
+    layer->forward(torch::rand({1, 2, 5, 5}));
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(std::string(e.what()), testing::HasSubstr("does not train"));
+  }
 }
 
 }  // namespace
