@@ -47,6 +47,7 @@ const CLI::Validator kBitWidth(
 
 std::string shape_text(const LayerSpec& l) {
   if (l.kind == LayerSpec::Linear) return fmt::format("linear {}->{}", l.in_channels, l.out_channels);
+  if (l.kind == LayerSpec::Adder) return fmt::format("adder {}x{}/{} {}->{}", l.kernel_h, l.kernel_w, l.stride, l.in_channels, l.out_channels);
   return fmt::format("conv {}x{}/{} {}->{}", l.kernel_h, l.kernel_w, l.stride, l.in_channels, l.out_channels);
 }
 
@@ -71,7 +72,7 @@ nlohmann::json to_json(const NetworkSpec& net, const CostOptions& options, const
     const LayerSpec& s = net.layers[i];
     const LayerCost& c = cost.layers[i];
     j["layers"].push_back({{"name", s.name},
-                           {"kind", s.kind == LayerSpec::Conv ? "conv" : "linear"},
+                           {"kind", s.kind == LayerSpec::Conv ? "conv" : s.kind == LayerSpec::Linear ? "linear" : "adder"},
                            {"in_channels", s.in_channels},
                            {"out_channels", s.out_channels},
                            {"kernel", {s.kernel_h, s.kernel_w}},
@@ -144,12 +145,49 @@ void print_model_shift_adds(const std::string& path, bool json) {
   row("total", "", total);
 }
 
+nlohmann::json to_json(const NetworkSpec& net, const NetworkArithmetic& a) {
+  nlohmann::json j{{"arch", net.arch}, {"multiplies", a.multiplies}, {"adds", a.adds}, {"energy_uj", a.energy_pj * 1e-6}};
+  j["layers"] = nlohmann::json::array();
+  for (const LayerArithmetic& l : a.layers) {
+    j["layers"].push_back({{"name", l.name}, {"kind", l.adder ? "adder" : "multiply"}, {"bits", l.bits},
+                           {"multiplies", l.multiplies}, {"adds", l.adds}, {"energy_uj", l.energy_pj * 1e-6}});
+  }
+  return j;
+}
+
+// An adder network's arithmetic and energy per image beside the CNN of the same layout (core/cost.h).
+void print_adder_comparison(const NetworkSpec& adder, const NetworkSpec& cnn, int bits, int adder_edge_bits, int cnn_edge_bits,
+                            bool json) {
+  const NetworkArithmetic a = network_arithmetic(adder, bits, adder_edge_bits), c = network_arithmetic(cnn, bits, cnn_edge_bits);
+  if (json) {
+    fmt::print("{}\n", nlohmann::json{{"bits", bits}, {"adder", to_json(adder, a)}, {"cnn", to_json(cnn, c)}}.dump(2));
+    return;
+  }
+  const auto bits_text = [](int b) { return b == kFullPrecisionBits ? std::string("float32") : fmt::format("{}-bit", b); };
+  fmt::print("{} on {}x{}x{}: adder layers at {}, first conv and classifier at {}; beside {} (first and last layers at {})\n",
+             adder.arch, adder.in_channels, adder.in_h, adder.in_w, bits_text(bits), bits_text(adder_edge_bits), cnn.arch,
+             bits_text(cnn_edge_bits));
+  fmt::print("energy per operation (45 nm, Horowitz 2014): float32 add 0.9 pJ, multiply 3.7 pJ; int32 add 0.1 pJ; 8-bit add "
+             "0.03 pJ, multiply 0.2 pJ\n\n");
+  fmt::print("{:<24} {:<8} {:>9} {:>14} {:>14} {:>12}\n", "layer", "kind", "operands", "multiplies (M)", "adds (M)", "energy (uJ)");
+  for (const LayerArithmetic& l : a.layers) {
+    fmt::print("{:<24} {:<8} {:>9} {:>14.3f} {:>14.3f} {:>12.3f}\n", l.name, l.adder ? "adder" : "multiply", bits_text(l.bits),
+               l.multiplies / 1e6, l.adds / 1e6, l.energy_pj * 1e-6);
+  }
+  fmt::print("\n{:<24} {:>14} {:>14} {:>12} \n", "per image", "multiplies (M)", "adds (M)", "energy (uJ)");
+  for (const auto& [net, total] : {std::pair{&adder, &a}, std::pair{&cnn, &c}}) {
+    fmt::print("{:<24} {:>14.3f} {:>14.3f} {:>12.3f}\n", net->arch, total->multiplies / 1e6, total->adds / 1e6, total->energy_pj * 1e-6);
+  }
+  fmt::print("energy {} / {}: {:.3f}\n", adder.arch, cnn.arch, a.energy_pj / c.energy_pj);
+}
+
 }  // namespace
 
 void add_cost_command(CLI::App& app) {
   auto o = std::make_shared<CostCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "cost", "Model size and FixOPs of an architecture (paper section 4.1, Table 1; docs/cost-model.md)");
+      "cost", "Model size and FixOPs of an architecture (paper section 4.1, Table 1; docs/cost-model.md); adds and energy of "
+              "an adder network beside its CNN");
   add_arch_flag(*cmd, o->arch);
   cmd->add_option("--bits", o->bits, "weight bit-width b, sign included (2..8, or 32 for full precision)")
       ->check(kBitWidth);
@@ -184,8 +222,18 @@ void add_cost_command(CLI::App& app) {
     }
     if (o->arch.empty() || !cmd->count("--bits")) throw std::invalid_argument("cost needs --arch and --bits (or --model FILE)");
     const InputShape input = o->input.empty() ? default_input(o->arch) : parse_input_shape(o->input);
-    const NetworkSpec net = network_spec(o->arch, input.channels, input.h, input.w,
-                                         cmd->count("--classes") > 0 ? o->classes : default_classes(o->arch));
+    const int classes = cmd->count("--classes") > 0 ? o->classes : default_classes(o->arch);
+    const NetworkSpec net = network_spec(o->arch, input.channels, input.h, input.w, classes);
+    if (o->arch.rfind("adder-", 0) == 0) {
+      for (const char* flag : {"--act-bits", "--scheme", "--rule"}) {
+        if (cmd->count(flag)) throw std::invalid_argument(fmt::format("{} does not apply to {}: it counts adds and energy", flag, o->arch));
+      }
+      // apot ptq keeps an adder network's first conv and classifier in float, as the official code does.
+      const bool edges_given = cmd->count("--first-last-bits") > 0;
+      print_adder_comparison(net, network_spec(o->arch.substr(6), input.channels, input.h, input.w, classes), o->bits,
+                             edges_given ? o->first_last_bits : kFullPrecisionBits, o->first_last_bits, o->json);
+      return;
+    }
     CostOptions options;
     options.scheme = parse_scheme(o->scheme);
     options.weight_bits = o->bits;

@@ -143,4 +143,27 @@ ShiftAddCount count_shift_adds(const LayerSpec& layer, const LevelSet& set, cons
   return count;
 }
 
+NetworkArithmetic network_arithmetic(const NetworkSpec& net, int bits, int edge_bits) {
+  check_bits("bits", bits);
+  check_bits("first/last layer bits", edge_bits);
+  NetworkArithmetic total;
+  for (const LayerSpec& layer : net.layers) {
+    LayerArithmetic a;
+    a.name = layer.name;
+    a.adder = layer.kind == LayerSpec::Adder;
+    a.bits = layer.first_or_last ? edge_bits : bits;
+    const bool full = is_full_precision(a.bits);
+    const OpEnergy operand = full ? kFloat32Energy : kInt8Energy, accumulator = full ? kFloat32Energy : kInt32Energy;
+    const int64_t uses = layer.macs();
+    a.multiplies = a.adder ? 0 : uses;
+    a.adds = a.adder ? 2 * uses : uses;
+    a.energy_pj = static_cast<double>(uses) * ((a.adder ? operand.add_pj : operand.multiply_pj) + accumulator.add_pj);
+    total.multiplies += a.multiplies;
+    total.adds += a.adds;
+    total.energy_pj += a.energy_pj;
+    total.layers.push_back(std::move(a));
+  }
+  return total;
+}
+
 }  // namespace apot

@@ -92,4 +92,37 @@ struct ShiftAddCount {
 // set (its levels are no sums of powers of two); messages name the layer.
 ShiftAddCount count_shift_adds(const LayerSpec& layer, const LevelSet& set, const std::vector<int>& level_indices);
 
+// Arithmetic per image and its energy at 45 nm, as AdderNet compares adder networks with CNNs (Chen et
+// al., CVPR 2020; Nie et al., NeurIPS 2022): a conv or linear layer does one multiply and one add into its
+// accumulator per weight use, an adder layer one subtraction and one add (|.| is a sign, not counted).
+// Energies per operation from Horowitz (ISSCC 2014), the table AdderNet cites: 32-bit float add 0.9 pJ,
+// multiply 3.7 pJ; 32-bit int add 0.1 pJ, multiply 3.1 pJ; 8-bit int add 0.03 pJ, multiply 0.2 pJ.
+// Operands of 2..8 bits are priced at the 8-bit figures, full precision at the float ones; a quantised
+// layer accumulates in 32-bit integers, a float layer in float. Batch norm, pooling, ReLU and the
+// residual additions are left out, as in the papers' counts.
+struct OpEnergy {
+  double add_pj = 0, multiply_pj = 0;
+};
+inline constexpr OpEnergy kFloat32Energy{0.9, 3.7};
+inline constexpr OpEnergy kInt32Energy{0.1, 3.1};
+inline constexpr OpEnergy kInt8Energy{0.03, 0.2};
+
+struct LayerArithmetic {
+  std::string name;
+  bool adder = false;
+  int bits = kFullPrecisionBits;  // of the operands
+  int64_t multiplies = 0, adds = 0;
+  double energy_pj = 0;
+};
+
+struct NetworkArithmetic {
+  std::vector<LayerArithmetic> layers;
+  int64_t multiplies = 0, adds = 0;
+  double energy_pj = 0;
+};
+
+// The body's layers at `bits`, the first and the last at `edge_bits` (2..8, or 32). Throws
+// std::invalid_argument for other bits.
+NetworkArithmetic network_arithmetic(const NetworkSpec& net, int bits, int edge_bits);
+
 }  // namespace apot

@@ -42,14 +42,23 @@ const LayerSpec& NetworkSpec::layer(const std::string& name) const {
 
 namespace {
 
+enum class Family { CifarResNet, ImageNetResNet, AdderResNet };
+
 struct ArchInfo {
   const char* name;
-  bool cifar;
+  Family family;
+  int depth;
+  bool cifar() const { return family != Family::ImageNetResNet; }
 };
 
-constexpr ArchInfo kArchs[] = {{"resnet20", true},  {"resnet32", true},  {"resnet44", true},
-                               {"resnet56", true},  {"resnet110", true}, {"resnet18", false},
-                               {"resnet34", false}, {"resnet50", false}};
+constexpr ArchInfo kArchs[] = {
+    {"resnet20", Family::CifarResNet, 20},          {"resnet32", Family::CifarResNet, 32},
+    {"resnet44", Family::CifarResNet, 44},          {"resnet56", Family::CifarResNet, 56},
+    {"resnet110", Family::CifarResNet, 110},        {"resnet18", Family::ImageNetResNet, 18},
+    {"resnet34", Family::ImageNetResNet, 34},       {"resnet50", Family::ImageNetResNet, 50},
+    {"adder-resnet20", Family::AdderResNet, 20},    {"adder-resnet32", Family::AdderResNet, 32},
+    {"adder-resnet56", Family::AdderResNet, 56},
+};
 
 const ArchInfo& arch_info(const std::string& arch) {
   for (const ArchInfo& a : kArchs) {
@@ -68,10 +77,13 @@ class Walk {
  public:
   explicit Walk(NetworkSpec& net) : net_(net), map_{net.in_channels, net.in_h, net.in_w} {}
 
+  // From here on the blocks' layers (and shortcuts) are adder layers.
+  void use_adder_layers() { block_kind_ = LayerSpec::Adder; }
+
   // A bias-free convolution followed by BN (the only kind ResNets use) on the current map, whose output
   // becomes the current map.
   void conv(const std::string& name, int out_channels, int kernel, int stride, int padding, bool first = false) {
-    const LayerSpec& l = add_conv(name, map_, out_channels, kernel, stride, padding, first);
+    const LayerSpec& l = add_conv(name, map_, out_channels, kernel, stride, padding, first, first ? LayerSpec::Conv : block_kind_);
     map_ = {l.out_channels, l.out_h, l.out_w};
   }
 
@@ -91,6 +103,13 @@ class Walk {
     l.first_or_last = true;
     l.has_bias = true;
     net_.layers.push_back(l);
+  }
+
+  // AdderNet's classifier: global average pooling, a bias-free 1x1 conv, BN over the logits.
+  void conv_classifier(int num_classes) {
+    const Map pooled{map_.c, 1, 1};
+    add_conv("fc", pooled, num_classes, 1, 1, 0, /*first=*/true, LayerSpec::Conv);
+    map_ = {num_classes, 1, 1};
   }
 
   // BasicBlock (He et al. 2016, Fig. 2 left), shared by the CIFAR and torchvision ResNets: two 3x3
@@ -118,10 +137,10 @@ class Walk {
   };
 
   const LayerSpec& add_conv(const std::string& name, const Map& in, int out_channels, int kernel, int stride,
-                            int padding, bool first) {
+                            int padding, bool first, LayerSpec::Kind kind) {
     LayerSpec l;
     l.name = name;
-    l.kind = LayerSpec::Conv;
+    l.kind = kind;
     l.in_channels = in.c;
     l.out_channels = out_channels;
     l.kernel_h = l.kernel_w = kernel;
@@ -141,11 +160,12 @@ class Walk {
   // torchvision's downsample (1x1 conv with the block's stride, then BN) reads the block's input.
   void shortcut(const std::string& prefix, const Map& input, int stride) {
     if (stride == 1 && input.c == map_.c) return;
-    add_conv(prefix + "downsample.0", input, map_.c, 1, stride, 0, false);
+    add_conv(prefix + "downsample.0", input, map_.c, 1, stride, 0, false, block_kind_);
   }
 
   NetworkSpec& net_;
   Map map_;
+  LayerSpec::Kind block_kind_ = LayerSpec::Conv;
 };
 
 // Residual stages: stage s (1-based) has blocks[s-1] blocks of `widths[s-1]`, the first of them strided
@@ -160,12 +180,17 @@ void stages(Walk& walk, const std::vector<int>& blocks, const std::vector<int>& 
   }
 }
 
-void cifar_resnet(Walk& walk, int depth, int num_classes) {
+void cifar_resnet(Walk& walk, int depth, int num_classes, bool adder) {
   const int n = (depth - 2) / 6;
   walk.conv("conv1", 16, 3, 1, 1, /*first=*/true);
+  if (adder) walk.use_adder_layers();
   stages(walk, {n, n, n}, {16, 32, 64},
          [](Walk& w, const std::string& p, int width, int stride) { w.basic_block(p, width, stride); });
-  walk.classifier(num_classes);
+  if (adder) {
+    walk.conv_classifier(num_classes);
+  } else {
+    walk.classifier(num_classes);
+  }
 }
 
 void imagenet_resnet(Walk& walk, const std::string& arch, int num_classes) {
@@ -204,8 +229,8 @@ NetworkSpec network_spec(const std::string& arch, int in_channels, int in_h, int
   net.in_w = in_w;
   net.num_classes = num_classes;
   Walk walk(net);
-  if (info.cifar) {
-    cifar_resnet(walk, std::stoi(arch.substr(6)), num_classes);
+  if (info.cifar()) {
+    cifar_resnet(walk, info.depth, num_classes, info.family == Family::AdderResNet);
   } else {
     imagenet_resnet(walk, arch, num_classes);
   }
@@ -213,9 +238,9 @@ NetworkSpec network_spec(const std::string& arch, int in_channels, int in_h, int
 }
 
 InputShape default_input(const std::string& arch) {
-  return arch_info(arch).cifar ? InputShape{3, 32, 32} : InputShape{3, 224, 224};
+  return arch_info(arch).cifar() ? InputShape{3, 32, 32} : InputShape{3, 224, 224};
 }
 
-int default_classes(const std::string& arch) { return arch_info(arch).cifar ? 10 : 1000; }
+int default_classes(const std::string& arch) { return arch_info(arch).cifar() ? 10 : 1000; }
 
 }  // namespace apot

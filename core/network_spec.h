@@ -13,7 +13,7 @@
 namespace apot {
 
 struct LayerSpec {
-  enum Kind { Conv, Linear };
+  enum Kind { Conv, Linear, Adder };  // Adder: AdderNet's l1 layer (core/adder.h), shaped as a conv
 
   std::string name;  // state_dict prefix as torchvision / the APoT reference names it: "layer1.0.conv1"
   Kind kind = Conv;
@@ -58,8 +58,10 @@ struct NetworkSpec {
 std::vector<std::string> known_archs();
 
 // Builds "resnet20", "resnet32", "resnet44", "resnet56", "resnet110" (CIFAR, as the APoT reference
-// builds them: 1x1-conv + BN shortcuts where the shape changes) or "resnet18", "resnet34", "resnet50"
-// (torchvision; ResNet-50 is v1.5, stride on the 3x3 conv). Throws std::invalid_argument for an unknown
+// builds them: 1x1-conv + BN shortcuts where the shape changes), "resnet18", "resnet34", "resnet50"
+// (torchvision; ResNet-50 is v1.5, stride on the 3x3 conv) or "adder-resnet20", "adder-resnet32",
+// "adder-resnet56" (AdderNet's CIFAR layout, models/adder_resnet.h: adder layers in the blocks and
+// shortcuts, an ordinary first conv, and a 1x1 conv classifier without bias followed by BN). Throws std::invalid_argument for an unknown
 // arch (listing the known ones) or a non-positive size.
 NetworkSpec network_spec(const std::string& arch, int in_channels, int in_h, int in_w, int num_classes);
 

@@ -94,5 +94,26 @@ TEST(CostCli, ModelTakesNoNetworkOptions) {
   }
 }
 
+TEST(CostCli, AdderNetworkBesideItsCnn) {
+  const auto j = run_apot_json("cost --arch adder-resnet20 --bits 8");
+  EXPECT_EQ(j["bits"], 8);
+  EXPECT_EQ(j["adder"]["arch"], "adder-resnet20");
+  EXPECT_EQ(j["cnn"]["arch"], "resnet20");
+  // The adder network multiplies only in its float first conv and classifier.
+  const auto& layers = j["adder"]["layers"];
+  ASSERT_EQ(layers.size(), 22u);  // conv1, 18 adder layers, 2 shortcuts, fc
+  EXPECT_EQ(layers[0]["bits"], 32);
+  EXPECT_EQ(layers[1]["kind"], "adder");
+  EXPECT_EQ(layers[1]["bits"], 8);
+  EXPECT_EQ(j["adder"]["multiplies"].get<int64_t>(), layers[0]["multiplies"].get<int64_t>() + layers[21]["multiplies"].get<int64_t>());
+  EXPECT_LT(j["adder"]["energy_uj"].get<double>(), j["cnn"]["energy_uj"].get<double>());
+  const RunResult table = run_apot("cost --arch adder-resnet20 --bits 4");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("energy adder-resnet20 / resnet20: "), std::string::npos) << table.out;
+  const RunResult scheme = run_apot("cost --arch adder-resnet20 --bits 4 --scheme pot");
+  EXPECT_EQ(scheme.exit_code, 1);
+  EXPECT_NE(scheme.err.find("--scheme does not apply to adder-resnet20"), std::string::npos) << scheme.err;
+}
+
 }  // namespace
 }  // namespace apot::test

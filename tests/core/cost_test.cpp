@@ -261,5 +261,39 @@ TEST(ShiftAdds, RejectsBadInput) {
   }
 }
 
+// AdderNet's counting: where the CNN multiplies and adds once per weight use, the adder layer adds twice
+// (AdderNet's LeNet-5: 435K multiplies and 435K adds against 870K adds); the first conv and the 1x1 conv
+// classifier still multiply. Energies are the Horowitz figures per operation.
+TEST(Arithmetic, AdderLayersAddTwiceWhereConvolutionsMultiplyAndAdd) {
+  const NetworkSpec adder = default_spec("adder-resnet20"), cnn = default_spec("resnet20");
+  ASSERT_EQ(adder.layers.size(), cnn.layers.size());
+  EXPECT_EQ(adder.parameter_count(), cnn.parameter_count() - 10 + 2 * 10);  // fc: no bias, BN over the logits
+  for (int bits : {4, 32}) {
+    const NetworkArithmetic a = network_arithmetic(adder, bits, 32), c = network_arithmetic(cnn, bits, 32);
+    int64_t block_uses = 0;
+    for (size_t i = 0; i < adder.layers.size(); ++i) {
+      const LayerSpec& l = adder.layers[i];
+      SCOPED_TRACE(l.name);
+      EXPECT_EQ(l.macs(), cnn.layers[i].macs());
+      const bool edge = i == 0 || i + 1 == adder.layers.size();
+      EXPECT_EQ(l.kind, edge ? LayerSpec::Conv : LayerSpec::Adder);
+      EXPECT_EQ(a.layers[i].adds, (edge ? 1 : 2) * l.macs());
+      EXPECT_EQ(a.layers[i].multiplies, edge ? l.macs() : 0);
+      const double per_use = edge ? 3.7 + 0.9 : bits == 32 ? 0.9 + 0.9 : 0.03 + 0.1;
+      EXPECT_NEAR(a.layers[i].energy_pj, per_use * static_cast<double>(l.macs()), 1e-6 * a.layers[i].energy_pj);
+      if (!edge) block_uses += l.macs();
+    }
+    EXPECT_EQ(a.adds, 2 * block_uses + adder.layers.front().macs() + adder.layers.back().macs());
+    EXPECT_EQ(c.multiplies, cnn.macs());
+    EXPECT_EQ(c.adds, cnn.macs());
+  }
+  // Full precision: 1.8 pJ per adder-layer use against 4.6 per multiply-accumulate.
+  const double ratio = network_arithmetic(adder, 32, 32).energy_pj / network_arithmetic(cnn, 32, 32).energy_pj;
+  EXPECT_GT(ratio, 1.8 / 4.6);
+  EXPECT_LT(ratio, 1.8 / 4.6 + 0.02);
+  EXPECT_THROW(network_arithmetic(adder, 9, 32), std::invalid_argument);
+  EXPECT_THROW(network_arithmetic(adder, 4, 1), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace apot

@@ -61,17 +61,20 @@ TEST(NetworkSpec, CifarResNet20MatchesTheReference) {
   EXPECT_FALSE(fc.followed_by_bn);
 }
 
-// ResNet-N has N weight layers on its main path, shortcuts aside; only conv1 and fc are 8-bit.
+// ResNet-N has N weight layers on its main path, shortcuts aside; only conv1 and fc are 8-bit. The
+// adder ResNets' classifier is a 1x1 conv without bias, followed by BN over the logits.
 TEST(NetworkSpec, DepthAndFirstLastLayers) {
   for (const std::string& arch : known_archs()) {
     const NetworkSpec net = default_spec(arch);
+    const bool adder = arch.rfind("adder-", 0) == 0;
     int main_path = 0;
     for (const LayerSpec& l : net.layers) {
       main_path += is_shortcut(l) ? 0 : 1;
       EXPECT_EQ(l.first_or_last, l.name == "conv1" || l.name == "fc") << arch << " " << l.name;
-      EXPECT_EQ(l.has_bias, l.name == "fc") << arch << " " << l.name;
+      EXPECT_EQ(l.has_bias, l.name == "fc" && !adder) << arch << " " << l.name;
+      EXPECT_EQ(l.kind == LayerSpec::Adder, adder && !l.first_or_last) << arch << " " << l.name;
     }
-    EXPECT_EQ(main_path, std::stoi(arch.substr(6))) << arch;
+    EXPECT_EQ(main_path, std::stoi(arch.substr(arch.find("resnet") + 6))) << arch;
     EXPECT_EQ(net.layers.front().name, "conv1");
     EXPECT_EQ(net.layers.back().name, "fc");
   }
@@ -123,7 +126,7 @@ TEST(NetworkSpec, ShapesChainAndResidualsAdd) {
       if (source != nullptr) {
         const Shape seen = seen_output(arch, *source);
         EXPECT_EQ(l.in_channels, seen.c) << l.name;
-        if (l.kind == LayerSpec::Conv) {
+        if (l.name != "fc") {  // the classifier reads the globally pooled map
           EXPECT_EQ((Shape{l.in_channels, l.in_h, l.in_w}), seen) << l.name;
         }
       }
